@@ -1,0 +1,30 @@
+"""vae_lib: the small, tested PyTorch library behind the VAE book.
+
+Modules (each one job): ``data`` (MNIST and toy data), ``distributions`` (log-densities, KL),
+``models`` (VAE, autoencoder), ``objectives`` (ELBO, IWAE, importance-sampled log p(x)),
+``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``plots`` (figures, Korean font).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import distributions, models, objectives  # noqa: E402  (light, always importable)
+from .models import VAE, Autoencoder  # noqa: E402
+from .objectives import elbo, iwae_bound, log_px_importance  # noqa: E402
+from .train import fit, load_checkpoint, save_checkpoint, select_device  # noqa: E402
+from .evaluate import evaluate  # noqa: E402
+
+
+def use_korean_font() -> str:
+    """Register the bundled NanumGothic font so Hangul renders in matplotlib (see ``vae_lib.plots``)."""
+    from .plots import use_korean_font as _use
+
+    return _use()
+
+
+__all__ = [
+    "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate",
+    "load_checkpoint", "save_checkpoint", "select_device", "use_korean_font",
+    "distributions", "models", "objectives",
+]
