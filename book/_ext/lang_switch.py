@@ -1,0 +1,91 @@
+"""A link on every page to the same page in the other edition of the book.
+
+The site has one folder per edition, ``<site>/ko/`` and ``<site>/en/``, each a complete Sphinx
+build; page ``chapters/ko/04_kl_divergence`` of the Korean edition has the twin
+``chapters/en/04_kl_divergence`` in the English edition. Configuration (``sphinx.config`` in
+``_config.yml``; the English config swaps the values)::
+
+    lang_switch_this: ko        # language folder of this edition
+    lang_switch_other: en       # language folder of the twin edition
+    lang_switch_label: English  # text of the link
+
+Every HTML page gets, at the top of its body, ``<a class="lang-switch" hreflang="en" ...>``
+pointing at its twin (pages outside ``chapters/<lang>/``, e.g. ``genindex``, point at the page
+of the same name) and a ``<link rel="alternate" hreflang=...>`` in its head. A warning (an
+error under ``-W``) is emitted when a chapter has no twin source file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+SWITCH_CLASS = "lang-switch"
+
+
+def twin_docname(docname: str, this: str, other: str) -> str:
+    """``chapters/<this>/X`` -> ``chapters/<other>/X``; any other page keeps its name."""
+    prefix = f"chapters/{this}/"
+    if docname.startswith(prefix):
+        return f"chapters/{other}/" + docname[len(prefix) :]
+    return docname
+
+
+def twin_url(pagename: str, this: str, other: str) -> str:
+    """Relative URL from ``<site>/<this>/<pagename>.html`` to its twin in ``<site>/<other>/``."""
+    up = "../" * (pagename.count("/") + 1)
+    return f"{up}{other}/{twin_docname(pagename, this, other)}.html"
+
+
+def _twin_source_exists(app: Sphinx, docname: str) -> bool:
+    twin = twin_docname(docname, app.config.lang_switch_this, app.config.lang_switch_other)
+    base = Path(app.srcdir) / twin
+    return any(base.with_name(base.name + suffix).is_file() for suffix in app.config.source_suffix)
+
+
+def _check_twin(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    if not _twin_source_exists(app, docname):
+        twin = twin_docname(docname, app.config.lang_switch_this, app.config.lang_switch_other)
+        logger.warning(
+            "lang_switch: %s has no twin page %s in the %r edition",
+            docname,
+            twin,
+            app.config.lang_switch_other,
+            location=docname,
+            type="lang_switch",
+            subtype="missing_twin",
+        )
+
+
+def _on_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    this, other = app.config.lang_switch_this, app.config.lang_switch_other
+    url = twin_url(pagename, this, other)
+    label = app.config.lang_switch_label
+    context["lang_switch_url"] = url
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="alternate" hreflang="{other}" href="{url}" />'
+    )
+    if "body" in context:
+        link = (
+            f'<div class="{SWITCH_CLASS}-bar"><a class="{SWITCH_CLASS}" href="{url}" '
+            f'hreflang="{other}" lang="{other}">{label}</a></div>\n'
+        )
+        context["body"] = link + context["body"]
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    app.add_config_value("lang_switch_this", "ko", "html", types=[str])
+    app.add_config_value("lang_switch_other", "en", "html", types=[str])
+    app.add_config_value("lang_switch_label", "English", "html", types=[str])
+    app.connect("doctree-read", _check_twin)
+    app.connect("html-page-context", _on_page_context)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
