@@ -23,6 +23,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Progress bars and widgets are noise in executed notebooks.
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # Tests use the offline copy of the data beside the checkout (../shared/data) unless told otherwise.
+    shared = ROOT.parent / "shared" / "data"
+    if shared.is_dir():
+        os.environ.setdefault("VAE_LIB_DATA", str(shared))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
