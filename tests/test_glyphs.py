@@ -41,27 +41,26 @@ def output_texts(path: Path) -> list[tuple[int, str]]:
     return texts
 
 
-@pytest.mark.parametrize("lang", EDITIONS)
-def test_no_missing_glyphs(lang: str) -> None:
-    bad = [
+def output_lines_matching(lang: str, matches) -> list[str]:
+    """``"<notebook> cell <i>: <line>"`` for every output line of an edition for which ``matches(line)``."""
+    return [
         f"{p.name} cell {i}: {line.strip()[:160]}"
         for p in executed(lang)
         for i, text in output_texts(p)
         for line in text.splitlines()
-        if "Glyph" in line and "missing" in line
+        if matches(line)
     ]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_no_missing_glyphs(lang: str) -> None:
+    bad = output_lines_matching(lang, lambda line: "Glyph" in line and "missing" in line)
     assert not bad, "matplotlib could not draw some characters (call vae_lib.use_korean_font()):\n" + "\n".join(bad)
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
 def test_no_warnings_in_outputs(lang: str) -> None:
-    bad = [
-        f"{p.name} cell {i}: {line.strip()[:160]}"
-        for p in executed(lang)
-        for i, text in output_texts(p)
-        for line in text.splitlines()
-        if any(marker in line for marker in WARNING_MARKERS)
-    ]
+    bad = output_lines_matching(lang, lambda line: any(marker in line for marker in WARNING_MARKERS))
     assert not bad, "executed notebooks show warnings:\n" + "\n".join(bad)
 
 

@@ -174,3 +174,24 @@ def test_fit_on_mnist_lowers_validation_loss():
     h = fit(model, x[:6000], x[50000:51000], epochs=2, batch_size=128, lr=2e-3, progress=False, device="cpu")
     assert h[1]["valid_elbo"] > h[0]["valid_elbo"]
     assert -h[1]["valid_elbo"] < 200  # nats: far below the 784 * log 2 = 543 of a coin-flip model
+
+
+def test_mean_elbo_matches_batched_elbo_and_keeps_the_mode(digits):
+    from vae_lib import mean_elbo
+    from vae_lib.objectives import elbo
+
+    _, x_valid = digits
+    x = torch.bernoulli(x_valid, generator=torch.Generator().manual_seed(0))
+    model = small_vae()
+    model.train()
+    result = mean_elbo(model, x, batch_size=100, seed=4, device="cpu")
+    assert model.training  # the caller's mode is restored
+    torch.manual_seed(4)
+    terms = [elbo(model, x[i:i + 100]) for i in range(0, len(x), 100)]
+    for key, index in (("elbo", 0), ("recon", 1), ("kl", 2)):
+        expected = torch.cat([t[index] for t in terms]).double().mean().item()
+        assert result[key] == pytest.approx(expected, abs=1e-4)
+    assert result["elbo"] == pytest.approx(result["recon"] - result["kl"], abs=1e-4)
+    assert mean_elbo(model, x, batch_size=100, seed=4, device="cpu") == result  # reproducible
+    with pytest.raises(ValueError, match="binary"):
+        mean_elbo(model, x_valid, device="cpu")

@@ -13,7 +13,7 @@ from . import distributions, models, objectives  # noqa: E402  (light, always im
 from .models import VAE, Autoencoder  # noqa: E402
 from .objectives import elbo, iwae_bound, log_px_importance  # noqa: E402
 from .train import fit, load_checkpoint, save_checkpoint, select_device  # noqa: E402
-from .evaluate import evaluate  # noqa: E402
+from .evaluate import evaluate, mean_elbo  # noqa: E402
 
 
 def use_korean_font() -> str:
@@ -24,7 +24,7 @@ def use_korean_font() -> str:
 
 
 __all__ = [
-    "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate",
+    "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate", "mean_elbo",
     "load_checkpoint", "save_checkpoint", "select_device", "use_korean_font",
     "distributions", "models", "objectives",
 ]

@@ -14,9 +14,35 @@ import torch
 from torch import Tensor
 
 from .objectives import _positive_int, check_data, elbo, iwae_bound, log_px_importance
-from .train import _progress_bar, select_device
+from .train import _evaluate_elbo, _progress_bar, select_device
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "mean_elbo"]
+
+
+@torch.no_grad()
+def mean_elbo(
+    model: torch.nn.Module,
+    x: Tensor,
+    y: Tensor | None = None,
+    batch_size: int = 1000,
+    seed: int | None = 0,
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
+    """Mean ELBO over a data set ``x [N, D]``, with its terms: ``{"elbo", "recon", "kl"}`` in nats.
+
+    One reparameterized z per example (the same estimator as training), processed in batches;
+    ``seed`` fixes the noise so the number is reproducible (None: use the current RNG state).
+    The model moves to ``device`` (default: the best available) and keeps its train/eval mode.
+    """
+    _positive_int("batch_size", batch_size)
+    check_data(model, x)
+    if y is not None and (not isinstance(y, Tensor) or y.shape != (x.shape[0],)):
+        raise ValueError(f"y must be a label tensor of shape [{x.shape[0]}]")
+    device = select_device(device)
+    model.to(device)
+    if seed is not None:
+        torch.manual_seed(seed)
+    return _evaluate_elbo(model, x.to(device), None if y is None else y.to(device), batch_size)
 
 
 @torch.no_grad()

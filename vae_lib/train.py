@@ -87,7 +87,9 @@ def _check_labels(y: Tensor | None, x: Tensor, name: str) -> None:
 
 
 @torch.no_grad()
-def _evaluate_elbo(model: VAE, x: Tensor, y: Tensor | None, batch_size: int, autocast) -> dict[str, float]:
+def _evaluate_elbo(model: VAE, x: Tensor, y: Tensor | None, batch_size: int, autocast=nullcontext) -> dict[str, float]:
+    """Per-example means of (ELBO, reconstruction, KL) over ``x``, in batches, one z per example."""
+    was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=x.device)
     for start in range(0, len(x), batch_size):
@@ -95,7 +97,7 @@ def _evaluate_elbo(model: VAE, x: Tensor, y: Tensor | None, batch_size: int, aut
         with autocast():
             terms = elbo(model, x[start : start + batch_size], 1.0, yb, check=False)
         sums += torch.stack([t.float().sum() for t in terms]).double()
-    model.train()
+    model.train(was_training)
     return dict(zip(("elbo", "recon", "kl"), (sums / len(x)).tolist()))
 
 
