@@ -40,3 +40,18 @@ def test_cli_reports_bad_input_clearly(tmp_path, capsys):
     assert "no checkpoint" in capsys.readouterr().err
     assert main(["train", "--dataset", "digits", "--z-dim", "0", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 2
     assert "z_dim" in capsys.readouterr().err
+
+
+def test_train_with_iwae_cosine_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--dataset", "digits", "--epochs", "3", "--hidden", "32", "--z-dim", "3", "--iwae-k", "4",
+            "--lr-schedule", "cosine", "--lr-min", "1e-5", "--k", "20", "--out", str(out), "--quiet", "--device", "cpu"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "maximizing the IWAE bound (k=4)" in printed and printed.count("train -IWAE") == 3  # one line per epoch
+    model = load_checkpoint(out / "model.pt")
+    assert model.history[-1]["lr"] == pytest.approx(1e-5, abs=5e-6)  # the last step is one step short of lr_min
+    assert "--iwae-k 4" in model.extra["command"]
+    # a finished run has no optimizer state left to resume from, and says so
+    assert main(args + ["--resume"]) == 2
+    assert "no training state" in capsys.readouterr().err

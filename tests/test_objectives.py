@@ -176,3 +176,52 @@ def test_gaussian_model_accepts_grey_pixels_and_bad_k_or_beta_refused():
         log_px_importance(model, x, k=-1)
     with pytest.raises(ValueError, match="beta"):
         elbo(model, x, beta=-1.0)
+
+
+def test_iwae_terms_is_exact_when_q_is_the_posterior():
+    from vae_lib.objectives import iwae_terms
+
+    torch.manual_seed(0)
+    model = exact_model()
+    x = data(3)
+    t = iwae_terms(model, x, k=7, check=False)
+    exact = model.log_px(x)
+    # every importance weight equals p(x): the bound, its ELBO average and recon - kl are all log p(x)
+    torch.testing.assert_close(t.iwae, exact, atol=1e-6, rtol=0)
+    torch.testing.assert_close(t.elbo, exact, atol=1e-6, rtol=0)
+    torch.testing.assert_close(t.recon - t.kl, exact, atol=1e-6, rtol=0)
+
+
+def test_iwae_terms_matches_iwae_bound_and_closed_form_kl():
+    from torch.distributions import Normal, kl_divergence
+
+    from vae_lib.objectives import iwae_terms
+
+    shift = lambda x: torch.full((len(x), K), 0.8, dtype=x.dtype)
+    model = LinearGaussian(shift, lambda x: torch.full((len(x), K), -0.5, dtype=x.dtype))
+    x = data(4)
+    torch.manual_seed(3)
+    t = iwae_terms(model, x, k=20, check=False)
+    torch.manual_seed(3)
+    torch.testing.assert_close(t.iwae, iwae_bound(model, x, k=20, check=False))  # same samples, same bound
+    assert (t.iwae >= t.elbo).all()  # Jensen on the same k samples
+    # the Monte Carlo KL averages to the closed form KL(q || N(0, I)) (torch.distributions)
+    torch.manual_seed(4)
+    big = iwae_terms(model, x[:1], k=200_000, check=False)
+    q = Normal(torch.tensor([0.8, 0.8], dtype=torch.float64), torch.exp(0.5 * torch.tensor([-0.5, -0.5], dtype=torch.float64)))
+    p = Normal(torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64))
+    assert abs(big.kl.item() - kl_divergence(q, p).sum().item()) < 0.01
+
+
+def test_iwae_terms_trains_the_encoder_and_refuses_bad_k():
+    from vae_lib.objectives import iwae_terms
+
+    torch.manual_seed(0)
+    vae = VAE(x_dim=6, z_dim=2, hidden=(8,))
+    x = torch.bernoulli(torch.full((5, 6), 0.5))
+    iwae_terms(vae, x, k=4).iwae.sum().backward()
+    assert vae.to_mu.weight.grad.abs().sum() > 0 and vae.to_logvar.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="k"):
+        iwae_terms(vae, x, k=0)
+    with pytest.raises(ValueError, match="binary"):
+        iwae_terms(vae, x * 0.5, k=2)

@@ -195,3 +195,62 @@ def test_mean_elbo_matches_batched_elbo_and_keeps_the_mode(digits):
     assert mean_elbo(model, x, batch_size=100, seed=4, device="cpu") == result  # reproducible
     with pytest.raises(ValueError, match="binary"):
         mean_elbo(model, x_valid, device="cpu")
+
+
+def test_cosine_learning_rate_schedule(digits):
+    from vae_lib.train import _learning_rate
+
+    assert _learning_rate(0, 100, 1e-3, 1e-5, "cosine") == pytest.approx(1e-3)
+    assert _learning_rate(50, 100, 1e-3, 1e-5, "cosine") == pytest.approx((1e-3 + 1e-5) / 2)
+    assert _learning_rate(100, 100, 1e-3, 1e-5, "cosine") == pytest.approx(1e-5)
+    assert _learning_rate(70, 100, 1e-3, 0.0, "constant") == 1e-3
+    x_train, _ = digits
+    h = fit(small_vae(), x_train, epochs=4, batch_size=100, lr=2e-3, lr_schedule="cosine", lr_min=1e-4,
+            progress=False, device="cpu")
+    lrs = [row["lr"] for row in h]
+    assert lrs == sorted(lrs, reverse=True) and lrs[0] < 2e-3 and lrs[-1] == pytest.approx(1e-4, rel=0.05)
+
+
+def test_iwae_training_records_both_bounds(digits):
+    x_train, x_valid = digits
+    h = fit(small_vae(), x_train, x_valid, epochs=3, batch_size=100, lr=3e-3, iwae_k=5, progress=False, device="cpu")
+    for row in h:
+        assert row["train_iwae"] >= row["train_elbo"]  # logsumexp-mean >= mean on the same samples
+        assert row["train_elbo"] == pytest.approx(row["train_recon"] - row["train_kl"], abs=1e-3)
+    assert h[-1]["valid_elbo"] > h[0]["valid_elbo"]
+    with pytest.raises(ValueError, match="IWAE"):
+        fit(small_vae(), x_train, iwae_k=5, beta=2.0, progress=False)
+    with pytest.raises(ValueError, match="iwae_k"):
+        fit(small_vae(), x_train, iwae_k=0, progress=False)
+
+
+def test_resume_continues_an_interrupted_run_exactly(tmp_path, digits):
+    x_train, x_valid = digits
+    settings = dict(epochs=4, batch_size=100, lr=2e-3, lr_schedule="cosine", seed=5, progress=False, device="cpu")
+    full_model = small_vae(seed=1)
+    full = fit(full_model, x_train, x_valid, **settings)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_two(record):
+        if record["epoch"] == 2:
+            raise Interrupted
+
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(Interrupted):
+        fit(small_vae(seed=1), x_train, x_valid, checkpoint=ckpt, on_epoch=stop_after_two, **settings)
+    assert len(load_checkpoint(ckpt).history) == 2
+    resumed_model = small_vae(seed=99)  # different initial weights: all state comes from the checkpoint
+    resumed = fit(resumed_model, x_train, x_valid, checkpoint=ckpt, resume=True, **settings)
+    strip = lambda h: [{k: v for k, v in row.items() if k != "seconds"} for row in h]
+    assert strip(resumed) == strip(full)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+    with pytest.raises(ValueError, match="settings differ"):
+        fit(small_vae(seed=1), x_train, x_valid, checkpoint=ckpt, resume=True, **{**settings, "lr": 1e-3})
+    with pytest.raises(ValueError, match="different model"):
+        fit(VAE(x_dim=64, z_dim=5, hidden=(64,)), x_train, x_valid, checkpoint=ckpt, resume=True, **settings)
+    with pytest.raises(ValueError, match="needs checkpoint"):
+        fit(small_vae(), x_train, resume=True, progress=False)

@@ -75,12 +75,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     device = select_device(None if args.device == "auto" else args.device)
+    objective = "ELBO" if args.iwae_k == 1 else f"IWAE bound (k={args.iwae_k})"
     print(f"training {args.arch} VAE (hidden {args.hidden}, z {args.z_dim}) on {args.dataset} "
-          f"({len(x_train)} images) for {args.epochs} epochs on {device}")
+          f"({len(x_train)} images) for {args.epochs} epochs on {device}, maximizing the {objective}", flush=True)
+    print(f"command: {args.command_line}", flush=True)
+
+    def log_epoch(r: dict) -> None:
+        valid = f"  valid -ELBO {-r['valid_elbo']:.2f}" if "valid_elbo" in r else ""
+        iwae = f"  train -IWAE {-r['train_iwae']:.2f}" if "train_iwae" in r else ""
+        print(f"epoch {r['epoch']:4d}  train -ELBO {-r['train_elbo']:.2f}{iwae}{valid}  KL {r['train_kl']:.2f}  "
+              f"lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
+
     history = fit(model, x_train, x_valid, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  lr_schedule=args.lr_schedule, lr_min=args.lr_min, iwae_k=args.iwae_k,
                   beta=args.beta, kl_warmup_epochs=args.kl_warmup, binarize=binarize, device=device,
                   seed=args.seed, progress=not args.quiet, bf16=args.bf16, compile=args.compile,
-                  checkpoint=out / "model.pt")
+                  checkpoint=out / "model.pt", resume=args.resume, on_epoch=log_epoch if args.quiet else None)
     model.cpu()
     result = evaluate(model, x_test, k=args.k, iwae_k=min(50, args.k), device=device, progress=not args.quiet)
     model.cpu()
@@ -142,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--test-seed", type=int, default=0, help="seed of the one fixed binarization of the test set")
         p.add_argument("--k", type=int, default=5000, help="importance samples for the test log-likelihood")
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument("--quiet", action="store_true", help="no progress bars (train prints one line per epoch instead)")
 
     t = sub.add_parser("train", help="train a VAE, evaluate it on the test set, save checkpoint and samples")
     common(t)
@@ -152,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    t.add_argument("--lr-min", type=float, default=0.0, help="final learning rate of the cosine schedule")
+    t.add_argument("--iwae-k", type=int, default=1, help="1: train on the ELBO; k > 1: on the IWAE_k bound")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in OUT/model.pt")
     t.add_argument("--beta", type=float, default=1.0)
     t.add_argument("--kl-warmup", type=int, default=0, help="epochs of linear KL annealing")
     t.add_argument("--train-on-valid", action="store_true", help="train on train+valid (the literature's protocol for the static split)")

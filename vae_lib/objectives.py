@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .distributions import kl_standard_normal, log_normal_diag, log_standard_normal
 
-__all__ = ["ELBOTerms", "elbo", "iwae_bound", "log_px_importance", "check_data"]
+__all__ = ["ELBOTerms", "IWAETerms", "elbo", "iwae_terms", "iwae_bound", "log_px_importance", "check_data"]
 
 
 class ELBOTerms(NamedTuple):
@@ -79,6 +79,37 @@ def elbo(model: torch.nn.Module, x: Tensor, beta: float = 1.0, y: Tensor | None 
     recon = model.log_likelihood(x, decoded)
     kl = kl_standard_normal(mu, logvar)
     return ELBOTerms(recon - beta * kl, recon, kl)
+
+
+class IWAETerms(NamedTuple):
+    """Per-example terms, each of shape ``[B]``, from the same k samples z_i ~ q(z|x).
+
+    ``iwae`` = log (1/k) sum_i w_i (the training objective); ``elbo``, ``recon`` and ``kl`` are
+    the k-sample Monte Carlo averages of log w_i, log p(x|z_i) and log q(z_i|x) - log p(z_i).
+    """
+
+    iwae: Tensor
+    elbo: Tensor
+    recon: Tensor
+    kl: Tensor
+
+
+def iwae_terms(model: torch.nn.Module, x: Tensor, k: int, check: bool = True) -> IWAETerms:
+    """The IWAE_k objective of Burda et al. (2016) for a batch ``x [B, D]``, differentiable (reparameterized).
+
+    z_i = mu + sigma * eps_i, i = 1..k;  log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x);
+    IWAE_k = logsumexp_i(log w_i) - log k. With k = 1 this is a one-sample ELBO with a Monte Carlo KL.
+    """
+    _positive_int("k (number of importance samples)", k)
+    if check:
+        check_data(model, x)
+    mu, logvar = model.encode(x)
+    eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
+    z = mu + torch.exp(0.5 * logvar) * eps  # [k, B, K]
+    recon = model.log_likelihood(x, model.decode(z))  # [k, B]
+    kl = log_normal_diag(z, mu, logvar) - log_standard_normal(z)  # [k, B]
+    log_w = recon - kl
+    return IWAETerms(torch.logsumexp(log_w, dim=0) - math.log(k), log_w.mean(0), recon.mean(0), kl.mean(0))
 
 
 def _log_weights(model: torch.nn.Module, x: Tensor, k: int, y: Tensor | None, max_rows: int) -> Tensor:
