@@ -180,6 +180,83 @@ def max_rss_mib() -> float:
 # ------------------------------------------------------------------------------------ main
 
 
+def measure(rounds: int = 3, n: int = 60000, device: str = "cpu", workers: int = 0, seed: int = 0,
+            data_root: str | None = None) -> dict:
+    """Run the alternating A/B rounds; returns every timing, the ratios, the floor and peak RSS."""
+    if rounds < 1:
+        raise ValueError("rounds must be >= 1 (use >= 3 for a meaningful median)")
+    if not BATCH <= n <= 60000:
+        raise ValueError(f"n must be between {BATCH} and 60000")
+    device = torch.device(device)
+    x, y = load_mnist("train", root=data_root)
+    x, y = x[:n].contiguous(), y[:n].contiguous()
+    images_uint8 = (x * 255).round().to(torch.uint8).view(-1, 28, 28)
+    dataset = MnistBytes(images_uint8, y)
+    rss = {"data loaded": max_rss_mib()}
+
+    shapes = linear_shapes(ExampleVAE())
+    assert sorted(shapes) == sorted(linear_shapes(VAE(x_dim=784, z_dim=Z_DIM, hidden=(HIDDEN,)))), \
+        "A and B must have the same linear layers for the comparison to be fair"
+
+    times_a, times_b, inner_b, elbo_a, elbo_b, rates = [], [], [], [], [], []
+    for r in range(rounds):
+        rates.append(matmul_rate(shapes, device, seconds=0.5))
+        seconds, value = epoch_classic(dataset, device, seed + r, workers)
+        times_a.append(seconds)
+        elbo_a.append(value)
+        if r == 0:
+            rss["after first A"] = max_rss_mib()
+        seconds, inner, value = epoch_vae_lib(x, device, seed + r)
+        times_b.append(seconds)
+        inner_b.append(inner)
+        elbo_b.append(value)
+        if r == 0:
+            rss["after first B"] = max_rss_mib()
+
+    rates.append(matmul_rate(shapes, device, seconds=0.5))
+    params = sum(i * o for i, o in shapes)
+    flops_epoch = 3 * 2 * params * n
+    rate = max(rates)  # the best rate seen (measured before every round and at the end): a true floor
+    floor = flops_epoch / rate
+    med_a, med_b = statistics.median(times_a), statistics.median(times_b)
+    return {
+        "n": n, "rounds": rounds, "device": str(device), "threads": torch.get_num_threads(),
+        "seconds_a": times_a, "seconds_b": times_b, "seconds_b_loop": inner_b, "elbo_a": elbo_a, "elbo_b": elbo_b,
+        "median_a": med_a, "median_b": med_b, "median_b_loop": statistics.median(inner_b),
+        "ratio_a_over_b": med_a / med_b, "weights": params, "flops_per_epoch": flops_epoch,
+        "matmul_gflops": rate / 1e9, "matmul_rates_gflops": [r / 1e9 for r in rates], "floor_seconds": floor,
+        "ratio_b_over_floor": med_b / floor, "peak_rss_mib": rss,
+    }
+
+
+def print_report(m: dict) -> None:
+    """The table of ``measure``'s result."""
+    def row(name: str, times: list[float], elbos: list[float]) -> str:
+        each = " ".join(f"{t:6.2f}" for t in times)
+        return f"{name:<38} {statistics.median(times):>10.2f}   {statistics.mean(elbos):>12.2f}   {each}"
+
+    print(f"train_speed  MLP 784-{HIDDEN}-{Z_DIM} VAE | Adam lr={LR:g} | batch {BATCH} | n={m['n']} | "
+          f"{m['rounds']} rounds | device {m['device']}")
+    print(f"             torch {torch.__version__} | {m['threads']} threads | "
+          f"Python {platform.python_version()} | {platform.machine()}")
+    print()
+    print(f"{'method':<38} {'s/epoch':>10}   {'ELBO/example':>12}   each round (s)")
+    print("-" * 92)
+    print(row("A  Dataset + DataLoader (classic)", m["seconds_a"], m["elbo_a"]))
+    print(row("B  vae_lib.train.fit (whole call)", m["seconds_b"], m["elbo_b"]))
+    print(row("   fit: epoch loop only", m["seconds_b_loop"], m["elbo_b"]))
+    print("-" * 92)
+    print(f"{'ratio A/B':<38} {m['ratio_a_over_b']:>10.2f}x")
+    print()
+    print(f"FLOP floor: sum(in*out) = {m['weights']:,} weights; 3 x 2 x {m['weights']:,} x {m['n']} = "
+          f"{m['flops_per_epoch']:.3e} FLOP/epoch")
+    print(f"            matmul rate (batch-{BATCH} fwd+bwd shapes) = {m['matmul_gflops']:.1f} GFLOP/s "
+          f"(best of {len(m['matmul_rates_gflops'])}) -> floor {m['floor_seconds']:.2f} s/epoch")
+    print(f"{'ratio B/floor':<38} {m['ratio_b_over_floor']:>10.2f}x")
+    print()
+    print("peak RSS (ru_maxrss, grows only): " + ", ".join(f"{k} {v:.0f} MiB" for k, v in m["peak_rss_mib"].items()))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="alternating A/B rounds (median is reported; >= 3)")
@@ -190,67 +267,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-root", default=None, help="data folder (default: $VAE_LIB_DATA)")
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be >= 1 (use >= 3 for a meaningful median)")
-    if not BATCH <= args.n <= 60000:
-        parser.error(f"--n must be between {BATCH} and 60000")
-    device = torch.device(args.device)
-
-    x, y = load_mnist("train", root=args.data_root)
-    x, y = x[: args.n].contiguous(), y[: args.n].contiguous()
-    images_uint8 = (x * 255).round().to(torch.uint8).view(-1, 28, 28)
-    dataset = MnistBytes(images_uint8, y)
-    rss = {"data loaded": max_rss_mib()}
-
-    shapes = linear_shapes(ExampleVAE())
-    assert sorted(shapes) == sorted(linear_shapes(VAE(x_dim=784, z_dim=Z_DIM, hidden=(HIDDEN,)))), \
-        "A and B must have the same linear layers for the comparison to be fair"
-
-    times_a, times_b, inner_b, elbo_a, elbo_b, rates = [], [], [], [], [], []
-    for r in range(args.rounds):
-        rates.append(matmul_rate(shapes, device, seconds=0.5))
-        seconds, value = epoch_classic(dataset, device, args.seed + r, args.workers)
-        times_a.append(seconds)
-        elbo_a.append(value)
-        if r == 0:
-            rss["after first A"] = max_rss_mib()
-        seconds, inner, value = epoch_vae_lib(x, device, args.seed + r)
-        times_b.append(seconds)
-        inner_b.append(inner)
-        elbo_b.append(value)
-        if r == 0:
-            rss["after first B"] = max_rss_mib()
-
-    rates.append(matmul_rate(shapes, device, seconds=0.5))
-    params = sum(i * o for i, o in shapes)
-    flops_epoch = 3 * 2 * params * args.n
-    rate = max(rates)  # the best rate seen (measured before every round and at the end): a true floor
-    floor = flops_epoch / rate
-    med_a, med_b = statistics.median(times_a), statistics.median(times_b)
-
-    def row(name: str, times: list[float], elbos: list[float]) -> str:
-        each = " ".join(f"{t:6.2f}" for t in times)
-        return f"{name:<38} {statistics.median(times):>10.2f}   {statistics.mean(elbos):>12.2f}   {each}"
-
-    print(f"train_speed  MLP 784-{HIDDEN}-{Z_DIM} VAE | Adam lr={LR:g} | batch {BATCH} | n={args.n} | "
-          f"{args.rounds} rounds | device {device}")
-    print(f"             torch {torch.__version__} | {torch.get_num_threads()} threads | "
-          f"Python {platform.python_version()} | {platform.machine()}")
-    print()
-    print(f"{'method':<38} {'s/epoch':>10}   {'ELBO/example':>12}   each round (s)")
-    print("-" * 92)
-    print(row("A  Dataset + DataLoader (classic)", times_a, elbo_a))
-    print(row("B  vae_lib.train.fit (whole call)", times_b, elbo_b))
-    print(row("   fit: epoch loop only", inner_b, elbo_b))
-    print("-" * 92)
-    print(f"{'ratio A/B':<38} {med_a / med_b:>10.2f}x")
-    print()
-    print(f"FLOP floor: sum(in*out) = {params:,} weights; 3 x 2 x {params:,} x {args.n} = {flops_epoch:.3e} FLOP/epoch")
-    print(f"            matmul rate (batch-{BATCH} fwd+bwd shapes) = {rate / 1e9:.1f} GFLOP/s "
-          f"(best of {len(rates)}) -> floor {floor:.2f} s/epoch")
-    print(f"{'ratio B/floor':<38} {med_b / floor:>10.2f}x")
-    print()
-    print("peak RSS (ru_maxrss, grows only): " + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items()))
+    try:
+        result = measure(args.rounds, args.n, args.device, args.workers, args.seed, args.data_root)
+    except ValueError as err:
+        parser.error(str(err))
+    print_report(result)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Modules (each one job): ``data`` (MNIST and toy data), ``distributions`` (log-densities, KL),
 ``models`` (VAE, autoencoder), ``objectives`` (ELBO, IWAE, importance-sampled log p(x)),
-``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``plots`` (figures, Korean font).
+``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
+model, ``load_flagship()``), ``plots`` (figures, Korean font).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .models import VAE, Autoencoder  # noqa: E402
 from .objectives import elbo, iwae_bound, log_px_importance  # noqa: E402
 from .train import fit, load_checkpoint, save_checkpoint, select_device  # noqa: E402
 from .evaluate import evaluate, mean_elbo  # noqa: E402
+from .flagship import load_benchmarks, load_flagship  # noqa: E402
 
 
 def use_korean_font() -> str:
@@ -25,6 +27,6 @@ def use_korean_font() -> str:
 
 __all__ = [
     "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate", "mean_elbo",
-    "load_checkpoint", "save_checkpoint", "select_device", "use_korean_font",
+    "load_checkpoint", "save_checkpoint", "load_flagship", "load_benchmarks", "select_device", "use_korean_font",
     "distributions", "models", "objectives",
 ]
