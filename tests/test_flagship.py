@@ -80,13 +80,15 @@ def test_stored_scores_are_recomputable_from_the_file():
                     reason="binarized MNIST not present in ../shared/data")
 def test_static_flagship_scores_its_own_test_set():
     model = vae_lib.load_flagship("binarized-mnist")
-    x = load_binarized_mnist("test", root=SHARED_DATA)[:1000]
+    x = load_binarized_mnist("test", root=SHARED_DATA)
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))[:1000]  # random: the file's order is not
     torch.manual_seed(0)
     with torch.no_grad():
-        est, _ = vae_lib.log_px_importance(model, x, k=100)
+        est, _ = vae_lib.log_px_importance(model, x[pick], k=100)
     stored = model.extra["test"]
-    # k = 100 on 1000 images: within a few nats of the stored k = 5000 mean over 10,000 images
-    assert abs(-est.mean().item() - stored["nll"]) < 4.0
+    se = est.std().item() / math.sqrt(len(est))
+    # k = 100 on 1000 random images estimates the stored k = 5000 mean over all 10,000 (k = 100 is ~0.3 nats looser)
+    assert abs(-est.mean().item() - stored["nll"]) < 4 * se + 0.5
 
 
 def test_bad_requests_and_damaged_files_are_reported(tmp_path, monkeypatch):

@@ -5,6 +5,9 @@ Examples::
     python -m vae_lib train --dataset mnist --epochs 10 --z-dim 20 --out runs/mlp20
     python -m vae_lib evaluate runs/mlp20/model.pt --dataset mnist --k 5000
     python -m vae_lib sample runs/mlp20/model.pt --n 64 --out samples.png
+    python -m vae_lib train --dataset mnist --train-on-valid --hidden 400 400 --z-dim 50 \
+        --iwae-k 5 --epochs 350 --lr-schedule cosine --quiet --out runs/flagship   # the flagship (hours)
+    python -m vae_lib train ... --resume          # continue an interrupted run from OUT/model.pt
 
 Datasets: ``mnist`` (dynamically binarized in training; the test set binarized once with
 ``--test-seed``), ``binarized-mnist`` (the static Larochelle split) and ``digits`` (scikit-learn 8x8).

@@ -27,7 +27,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # dataset -> (file name in vae_lib/results, sha256 of that file)
 FLAGSHIPS: dict[str, tuple[str, str]] = {
     "mnist": ("flagship_mnist.pt", ""),
-    "binarized-mnist": ("flagship_binarized_mnist.pt", ""),
+    "binarized-mnist": ("flagship_binarized_mnist.pt", "68b30f8d2fa35fe07c83519b103b63b5768b9c80a3249f9983749776d57c12f6"),
 }
 
 
