@@ -125,9 +125,10 @@ def write_edition_files(lang: str, root: Path = ROOT, out: Path = DERIVED) -> tu
 
 
 def vae_lib_fingerprint(root: Path = ROOT) -> str:
-    """SHA-256 over the path and bytes of every ``vae_lib/**/*.py`` file."""
+    """SHA-256 over the path and bytes of every file in ``vae_lib/`` (code and the shipped results), bytecode aside."""
     digest = hashlib.sha256()
-    for path in sorted((root / "vae_lib").rglob("*.py")):
+    files = (p for p in (root / "vae_lib").rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

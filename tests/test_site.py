@@ -206,3 +206,22 @@ def test_korean_split_finds_words_inside_compounds() -> None:
 def test_twin_url() -> None:
     assert lang_switch.twin_url("chapters/ko/04_kl", "ko", "en") == "../../../en/chapters/en/04_kl.html"
     assert lang_switch.twin_url("genindex", "en", "ko") == "../ko/genindex.html"
+
+
+def test_notebook_cache_is_cleared_when_vae_lib_code_or_shipped_results_change(tmp_path: Path) -> None:
+    """The executed notebooks depend on vae_lib's code and on its shipped weights: either change clears the cache."""
+    from book.build import invalidate_cache_if_library_changed, vae_lib_fingerprint
+
+    root, cache, stamp = tmp_path, tmp_path / "cache", tmp_path / "stamp"
+    (root / "vae_lib" / "results").mkdir(parents=True)
+    (root / "vae_lib" / "__pycache__").mkdir()
+    (root / "vae_lib" / "models.py").write_text("x = 1\n")
+    (root / "vae_lib" / "results" / "flagship.pt").write_bytes(b"weights v1")
+    assert invalidate_cache_if_library_changed(root, cache, stamp) is False  # first run: nothing cached yet
+    cache.mkdir()
+    (root / "vae_lib" / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"bytecode")
+    assert invalidate_cache_if_library_changed(root, cache, stamp) is False and cache.exists()  # bytecode ignored
+    before = vae_lib_fingerprint(root)
+    (root / "vae_lib" / "results" / "flagship.pt").write_bytes(b"weights v2")
+    assert vae_lib_fingerprint(root) != before
+    assert invalidate_cache_if_library_changed(root, cache, stamp) is True and not cache.exists()
