@@ -225,3 +225,12 @@ def test_notebook_cache_is_cleared_when_vae_lib_code_or_shipped_results_change(t
     (root / "vae_lib" / "results" / "flagship.pt").write_bytes(b"weights v2")
     assert vae_lib_fingerprint(root) != before
     assert invalidate_cache_if_library_changed(root, cache, stamp) is True and not cache.exists()
+
+
+def test_tables_displayed_by_code_cells_are_rendered(site: Path) -> None:
+    """Chapters 9 and 10 display tables with IPython.display.Markdown: they must become HTML tables."""
+    for lang in EDITIONS:
+        for page, tables in (("10_results", 3), ("09_evaluating_and_extending", 2)):
+            html = (site / lang / "chapters" / lang / f"{page}.html").read_text(encoding="utf-8")
+            # (with the default CommonMark renderer the output tables stay as "| a | b |" paragraphs: 0 and 1 tables)
+            assert html.count("<table") >= tables, f"{lang}/{page}: expected at least {tables} tables"
