@@ -26,7 +26,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # dataset -> (file name in vae_lib/results, sha256 of that file)
 FLAGSHIPS: dict[str, tuple[str, str]] = {
-    "mnist": ("flagship_mnist.pt", ""),
+    "mnist": ("flagship_mnist.pt", "74edc57aca9eb77d0a6e6ed2794fee9f21e58697d7fd1e5823dd940fa4454dad"),
     "binarized-mnist": ("flagship_binarized_mnist.pt", "68b30f8d2fa35fe07c83519b103b63b5768b9c80a3249f9983749776d57c12f6"),
 }
 
