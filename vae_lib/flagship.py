@@ -47,14 +47,14 @@ def load_flagship(dataset: str = "mnist", device: str | torch.device = "cpu") ->
     The file's sha256 is checked first and it is loaded with ``weights_only=True``.
     """
     path = flagship_path(dataset)
-    expected = FLAGSHIPS[dataset][1]
     if not path.is_file():
         raise FileNotFoundError(
             f"the flagship weights {path.name} are missing from {path.parent}; reinstall vae_lib from the "
             "book's repository (pip install -e .), which ships them"
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if expected and digest != expected:
+    expected = FLAGSHIPS[dataset][1]
+    if digest != expected:
         raise ValueError(
             f"{path} is damaged or not the shipped file (sha256 {digest[:12]}..., expected {expected[:12]}...); "
             "if the repository uses Git LFS run `git lfs pull`, otherwise check out the file again"

@@ -104,12 +104,19 @@ def iwae_terms(model: torch.nn.Module, x: Tensor, k: int, check: bool = True) ->
     if check:
         check_data(model, x)
     mu, logvar = model.encode(x)
-    eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
-    z = mu + torch.exp(0.5 * logvar) * eps  # [k, B, K]
-    recon = model.log_likelihood(x, model.decode(z))  # [k, B]
-    kl = log_normal_diag(z, mu, logvar) - log_standard_normal(z)  # [k, B]
+    recon, kl = _sampled_terms(model, x, mu, logvar, k, None)
     log_w = recon - kl
     return IWAETerms(torch.logsumexp(log_w, dim=0) - math.log(k), log_w.mean(0), recon.mean(0), kl.mean(0))
+
+
+def _sampled_terms(
+    model: torch.nn.Module, x: Tensor, mu: Tensor, logvar: Tensor, k: int, y: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """For k reparameterized z_i = mu + sigma * eps_i: (log p(x|z_i), log q(z_i|x) - log p(z_i)), each ``[k, B]``."""
+    eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
+    z = mu + torch.exp(0.5 * logvar) * eps  # [k, B, K]
+    decoded = model.decode(z, y) if y is not None else model.decode(z)
+    return model.log_likelihood(x, decoded), log_normal_diag(z, mu, logvar) - log_standard_normal(z)
 
 
 def _log_weights(model: torch.nn.Module, x: Tensor, k: int, y: Tensor | None, max_rows: int) -> Tensor:
@@ -121,12 +128,8 @@ def _log_weights(model: torch.nn.Module, x: Tensor, k: int, y: Tensor | None, ma
     chunk = max(1, max_rows // max(1, x.shape[0]))
     out = []
     for start in range(0, k, chunk):
-        c = min(chunk, k - start)
-        eps = torch.randn((c, *mu.shape), device=mu.device, dtype=mu.dtype)
-        z = mu + torch.exp(0.5 * logvar) * eps  # [c, B, K]
-        decoded = model.decode(z, y) if y is not None else model.decode(z)
-        log_px_z = model.log_likelihood(x, decoded)  # [c, B]
-        out.append(log_px_z + log_standard_normal(z) - log_normal_diag(z, mu, logvar))
+        recon, kl = _sampled_terms(model, x, mu, logvar, min(chunk, k - start), y)
+        out.append(recon - kl)
     return torch.cat(out, dim=0)
 
 
