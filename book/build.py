@@ -38,12 +38,14 @@ import yaml
 from book import sync_colab_cell
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "_build"
+#: Output folder of a build. ``VAE_BOOK_BUILD_DIR`` moves the site and the editions elsewhere
+#: (two builds side by side); the notebook cache stays shared in ``_build/.jupyter_cache``.
+BUILD = Path(os.environ.get("VAE_BOOK_BUILD_DIR") or ROOT / "_build").resolve()
 SITE = BUILD / "html"
 EDITIONS_OUT = BUILD / "editions"
 DERIVED = BUILD / ".editions"
-CACHE = BUILD / ".jupyter_cache"
-CACHE_STAMP = BUILD / ".jupyter_cache.vae_lib.sha256"
+CACHE = ROOT / "_build" / ".jupyter_cache"
+CACHE_STAMP = ROOT / "_build" / ".jupyter_cache.vae_lib.sha256"
 EXEC_REPORT = BUILD / "exec_times.txt"
 LANDING = Path(__file__).resolve().parent / "landing" / "index.html"
 LANGUAGES = ("ko", "en")
@@ -138,6 +140,8 @@ def vae_lib_fingerprint(root: Path = ROOT) -> str:
 
 def invalidate_cache_if_library_changed(root: Path = ROOT, cache: Path = CACHE, stamp: Path = CACHE_STAMP) -> bool:
     """Clear the jupyter-cache if ``vae_lib`` changed since it was filled; return True if cleared."""
+    if os.environ.get("VAE_BOOK_DEV_KEEP_CACHE") == "1":  # development only: never in CI
+        return False
     fingerprint = vae_lib_fingerprint(root)
     old = stamp.read_text().strip() if stamp.is_file() else None
     cleared = False

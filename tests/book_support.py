@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
-SITE = ROOT / "_build" / "html"
+#: The built site; ``VAE_BOOK_BUILD_DIR`` (as in book/build.py) points the tests at another build.
+SITE = Path(os.environ.get("VAE_BOOK_BUILD_DIR") or ROOT / "_build").resolve() / "html"
 EDITIONS = ("ko", "en")
 BUILD_COMMAND = [sys.executable, "-m", "book", "build"]
 
