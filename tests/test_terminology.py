@@ -26,6 +26,8 @@ edition as a reader sees it:
    This catches the cheap, unambiguous cases; it cannot judge a sentence without a final
    period, which reviewers still read.
 
+To list the problems of some files only: ``python tests/test_terminology.py 06 07 glossary``.
+
 The last test checks the YAML file itself (well formed, regexes compile, no canonical term
 is itself rejected).
 """
@@ -321,3 +323,20 @@ def test_rules_catch_what_they_should(text, expected):
 def test_register_check_catches_what_it_should(markdown, expected):
     piece = Piece("x.ipynb", "cell 0", "markdown", markdown)
     assert len(register_problems(piece, FORMAL_DEFAULT)) == expected, markdown
+
+
+if __name__ == "__main__":  # python tests/test_terminology.py [06 07 ...]: list the problems
+    import sys
+
+    data = load_terminology()
+    all_rules, allow = rules(data), data.get("allow") or []
+    formal = tuple(data.get("register", {}).get("formal_blocks") or FORMAL_DEFAULT)
+    wanted = sys.argv[1:]
+    found = [
+        p
+        for piece in pieces()
+        if not wanted or any(piece.file.startswith(w) for w in wanted)
+        for p in find_variants(piece, all_rules, allow) + register_problems(piece, formal)
+    ]
+    print("\n".join(found) or "no problems")
+    sys.exit(1 if found else 0)
