@@ -87,21 +87,21 @@ def rules(data: dict) -> list[Rule]:
 # --------------------------------------------------------------------------- reading the edition
 
 
-def _code_texts(code: str) -> list[tuple[str, str]]:
-    """(kind, text) of the string literals and comments of a code cell."""
-    out: list[tuple[str, str]] = []
+def _code_texts(code: str) -> list[tuple[str, int, str]]:
+    """(kind, first line, text) of the string literals and comments of a code cell."""
+    out: list[tuple[str, int, str]] = []
     lines = [line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return [("code-string", code)]
+        return [("code-string", 1, code)]
     for tok in tokens:
         if tok.type == tokenize.STRING:
-            out.append(("code-string", tok.string))
+            out.append(("code-string", tok.start[0], tok.string))
         elif tok.type == tokenize.COMMENT:
-            out.append(("code-comment", tok.string))
+            out.append(("code-comment", tok.start[0], tok.string))
         elif getattr(tokenize, "FSTRING_MIDDLE", None) == tok.type:
-            out.append(("code-string", tok.string))
+            out.append(("code-string", tok.start[0], tok.string))
     return out
 
 
@@ -114,7 +114,10 @@ def pieces() -> list[Piece]:
             if cell["cell_type"] == "markdown":
                 out.append(Piece(path.name, where, "markdown", text))
             elif cell["cell_type"] == "code":
-                out += [Piece(path.name, where, kind, t) for kind, t in _code_texts(text)]
+                out += [
+                    Piece(path.name, f"{where}, code line {start} +", kind, t)
+                    for kind, start, t in _code_texts(text)
+                ]
             figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
             if isinstance(figure, dict) and figure.get("caption"):
                 out.append(Piece(path.name, where + " (caption)", "caption", figure["caption"]))
