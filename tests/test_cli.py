@@ -39,7 +39,7 @@ def test_cli_reports_bad_input_clearly(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing.pt"), "--dataset", "digits"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
     assert main(["train", "--dataset", "digits", "--z-dim", "0", "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 2
-    assert "z_dim" in capsys.readouterr().err
+    assert "--z-dim must be a positive integer" in capsys.readouterr().err
 
 
 def test_train_with_iwae_cosine_and_resume(tmp_path, capsys):

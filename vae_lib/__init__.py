@@ -1,6 +1,6 @@
 """vae_lib: the small, tested PyTorch library behind the VAE book.
 
-Modules (each one job): ``data`` (MNIST and toy data), ``distributions`` (log-densities, KL),
+Modules (each one job): ``errors`` (``VaeLibError``, raised for every bad input), ``data`` (MNIST and toy data), ``distributions`` (log-densities, KL),
 ``models`` (VAE, autoencoder), ``objectives`` (ELBO, IWAE, importance-sampled log p(x)),
 ``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
 model, ``load_flagship()``), ``plots`` (figures, Korean font).
@@ -11,6 +11,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import distributions, models, objectives  # noqa: E402  (light, always importable)
+from .errors import VaeLibError  # noqa: E402
 from .models import VAE, Autoencoder  # noqa: E402
 from .objectives import elbo, iwae_bound, log_px_importance  # noqa: E402
 from .train import fit, load_checkpoint, save_checkpoint, select_device  # noqa: E402
@@ -28,5 +29,5 @@ def use_korean_font() -> str:
 __all__ = [
     "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate", "mean_elbo",
     "load_checkpoint", "save_checkpoint", "load_flagship", "load_benchmarks", "select_device", "use_korean_font",
-    "distributions", "models", "objectives",
+    "distributions", "models", "objectives", "VaeLibError",
 ]

@@ -8,51 +8,143 @@ Examples::
     python -m vae_lib train --dataset mnist --train-on-valid --hidden 400 400 --z-dim 50 \
         --iwae-k 5 --epochs 350 --lr-schedule cosine --quiet --out runs/flagship   # the flagship (hours)
     python -m vae_lib train ... --resume          # continue an interrupted run from OUT/model.pt
+    python -m vae_lib train ... --overwrite       # replace the finished run in OUT
 
 Datasets: ``mnist`` (dynamically binarized in training; the test set binarized once with
 ``--test-seed``), ``binarized-mnist`` (the static Larochelle split) and ``digits`` (scikit-learn 8x8).
+
+Every bad argument is refused before any data is loaded or any folder is made, with one line
+``error: ...`` on stderr and exit status 2 (no traceback); Ctrl-C exits with status 130 and says
+how to resume.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from . import data
+from .errors import VaeLibError
 from .evaluate import evaluate
 from .models import VAE
-from .train import fit, load_checkpoint, save_checkpoint, select_device
+from .train import (
+    TrainingDivergedError, _read_checkpoint, check_fit_settings, fit, load_checkpoint, save_checkpoint,
+    select_device,
+)
 
 DATASETS = ("mnist", "binarized-mnist", "digits")
+X_DIM = {"mnist": 784, "binarized-mnist": 784, "digits": 64}  # pixels per image
+N_TEST = {"mnist": 10_000, "binarized-mnist": 10_000, "digits": 297}  # images in the test set
+TRAIN_K = 100  # importance samples of train's closing test evaluation (seconds, not minutes; see --k)
+SHOW_ESTIMATE_S = 20.0  # print the estimated evaluation time when it is longer than this
+
+
+def _check_dataset(name: str) -> None:
+    if name not in DATASETS:
+        raise VaeLibError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def load_test_set(name: str, root: str | None, test_seed: int) -> torch.Tensor:
+    """The binary test set of a dataset (the training split is not read)."""
+    _check_dataset(name)
+    if name == "mnist":
+        x_test, _ = data.load_mnist("test", root=root)
+        return data.dynamic_binarize(x_test, generator=torch.Generator().manual_seed(test_seed))
+    if name == "binarized-mnist":
+        return data.load_binarized_mnist("test", root=root)
+    x, _ = data.load_digits_8x8()
+    _, x_valid = data.train_valid_split(x, n_valid=297, seed=0)
+    return data.dynamic_binarize(x_valid, generator=torch.Generator().manual_seed(test_seed))
 
 
 def load_dataset(name: str, root: str | None, test_seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
     """(train, valid, test, binarize) for a dataset name; the test set is always binary."""
+    _check_dataset(name)
+    test = load_test_set(name, root, test_seed)
     if name == "mnist":
         x, _ = data.load_mnist("train", root=root)
-        x_test, _ = data.load_mnist("test", root=root)
         x_train, x_valid = data.train_valid_split(x, n_valid=10_000, seed=0)
-        test = data.dynamic_binarize(x_test, generator=torch.Generator().manual_seed(test_seed))
         return x_train, x_valid, test, "dynamic"
     if name == "binarized-mnist":
         return (data.load_binarized_mnist("train", root=root), data.load_binarized_mnist("valid", root=root),
-                data.load_binarized_mnist("test", root=root), "none")
-    if name == "digits":
-        x, _ = data.load_digits_8x8()
-        x_train, x_valid = data.train_valid_split(x, n_valid=297, seed=0)
-        test = data.dynamic_binarize(x_valid, generator=torch.Generator().manual_seed(test_seed))
-        return x_train, x_valid, test, "dynamic"
-    raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+                test, "none")
+    x, _ = data.load_digits_8x8()
+    x_train, x_valid = data.train_valid_split(x, n_valid=297, seed=0)
+    return x_train, x_valid, test, "dynamic"
+
+
+CLI_NAMES = {  # the Python argument a message starts with -> the command-line option
+    "epochs": "--epochs", "batch_size": "--batch-size", "lr (the learning rate)": "--lr", "lr_min": "--lr-min",
+    "lr_schedule": "--lr-schedule", "iwae_k": "--iwae-k", "beta": "--beta", "kl_warmup_epochs": "--kl-warmup",
+    "z_dim (the latent size)": "--z-dim", "every hidden width": "every --hidden width",
+    "iwae_k > 1": "--iwae-k > 1", "lr=": "--lr=",
+}
+
+
+def _in_cli_words(err: VaeLibError) -> VaeLibError:
+    """The same error, with the Python argument names replaced by the options of this command line."""
+    message = str(err)
+    for python, cli in CLI_NAMES.items():
+        message = message.replace(f"{python} must", f"{cli} must").replace(f"[0, {python}", f"[0, {cli}")
+    message = message.replace("use beta=1, kl_warmup_epochs=0, no labels", "use --beta 1 and --kl-warmup 0")
+    return VaeLibError(message)
+
+
+def _positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise VaeLibError(f"{name} must be a positive integer, got {value}")
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
+def estimate_evaluation_seconds(model: VAE, n: int, k: int, iwae_k: int, device: torch.device,
+                                batch_size: int = 100, max_rows: int = 50_000) -> float:
+    """Seconds ``evaluate`` would take for ``n`` images: one timed chunk of the same shape, scaled.
+
+    The cost is the (k + iwae_k + 1) decoder passes per image; ``evaluate`` draws them in
+    chunks of at most ``max_rows`` rows, so one chunk of that very shape is timed (about 1/10
+    of a batch at k = 5000) and the time scaled linearly.
+    """
+    from .objectives import log_px_importance
+
+    was_training, home = model.training, next(model.parameters()).device
+    model.to(device).eval()
+    batch = min(batch_size, n)
+    probe_k = max(1, min(k, max_rows // batch))
+    x = torch.bernoulli(torch.full((batch, model.x_dim), 0.3, device=device),
+                        generator=torch.Generator(device).manual_seed(0))
+    with torch.no_grad():
+        log_px_importance(model, x[:2], 2, max_rows=max_rows, check=False)  # warm-up
+        start = time.perf_counter()
+        log_px_importance(model, x, probe_k, max_rows=max_rows, check=False)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        per_sample = (time.perf_counter() - start) / (probe_k * batch)
+    model.to(home).train(was_training)
+    return per_sample * n * (k + iwae_k + 1)
+
+
+def _announce_evaluation(model: VAE, dataset: str, n: int, k: int, device: torch.device, command: str) -> None:
+    seconds = estimate_evaluation_seconds(model, n, k, min(50, k), device)
+    if seconds > SHOW_ESTIMATE_S:
+        quick = seconds * (TRAIN_K + 51) / (k + min(50, k) + 1)
+        print(f"note: the test evaluation ({n} {dataset} images, k={k} importance samples) will take about "
+              f"{_duration(seconds)} on {device}; --k {TRAIN_K} takes about {_duration(quick)}", flush=True)
 
 
 def _save_samples(model: VAE, path: Path, n: int, seed: int) -> None:
@@ -69,15 +161,78 @@ def _save_samples(model: VAE, path: Path, n: int, seed: int) -> None:
     plt.close(fig)
 
 
+def _gpu_only_flags(args: argparse.Namespace, device: torch.device) -> None:
+    """--bf16 / --compile apply on CUDA only: say so in one line each and switch them off."""
+    for flag, what in (("bf16", "bfloat16 autocast"), ("compile", "torch.compile")):
+        if getattr(args, flag) and device.type != "cuda":
+            print(f"note: --{flag} ({what}) applies on CUDA only; ignored on {device.type}", file=sys.stderr, flush=True)
+            setattr(args, flag, False)
+
+
+def _check_out_folder(args: argparse.Namespace, model: VAE) -> None:
+    """Refuse to overwrite a run, or to resume one that cannot be resumed, before any data is loaded."""
+    out = Path(args.out)
+    checkpoint = out / "model.pt"
+    if out.exists() and not out.is_dir():
+        raise VaeLibError(f"--out {out} is a file; give a folder (the run writes model.pt, history.json and samples.png)")
+    if args.resume and args.overwrite:
+        raise VaeLibError("--resume continues the run in --out and --overwrite replaces it: pass only one of them")
+    if not checkpoint.exists() or args.overwrite:
+        return
+    payload = _read_checkpoint(checkpoint, "cpu")  # a damaged file fails here, clearly
+    state = payload.get("training_state")
+    done = len(payload.get("history", []))
+    if not args.resume:
+        if state is None:
+            raise VaeLibError(f"{out} already holds a finished run ({checkpoint}); pass --overwrite to replace it, "
+                              "or choose another --out")
+        raise VaeLibError(f"{out} holds an interrupted run ({done} epoch(s) done); pass --resume to continue it, "
+                          "--overwrite to start again, or choose another --out")
+    if state is None:
+        raise VaeLibError(f"{checkpoint} is a finished run: there is no training state to resume; pass --overwrite "
+                          "to train again from scratch, or choose another --out")
+    if payload.get("config") != model.config:
+        raise VaeLibError(f"cannot resume {checkpoint}: it holds a different model {payload.get('config')}; "
+                          f"these options give {model.config}. Use the options of the first run, or --overwrite")
+    wanted = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "lr_schedule": args.lr_schedule,
+              "lr_min": args.lr_min, "iwae_k": args.iwae_k, "beta": args.beta, "kl_warmup_epochs": args.kl_warmup,
+              "seed": args.seed}
+    saved = state.get("settings", {})
+    changed = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
+    if changed:
+        shown = ", ".join(f"{k}: {a} then, {b} now" for k, (a, b) in changed.items())
+        raise VaeLibError(f"cannot resume {checkpoint}: the options differ from the first run ({shown}); "
+                          "repeat the first run's options with --resume, or pass --overwrite")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    # 1. everything that can be checked without data, checked first
+    _check_dataset(args.dataset)
+    if args.arch == "conv" and X_DIM[args.dataset] != 784:
+        raise VaeLibError(f"--arch conv needs 28x28 images; {args.dataset} has {X_DIM[args.dataset]} pixels: "
+                          "use --arch mlp")
+    try:
+        check_fit_settings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+                           lr_min=args.lr_min, iwae_k=args.iwae_k, beta=args.beta, kl_warmup_epochs=args.kl_warmup)
+        torch.manual_seed(args.seed)
+        model = VAE(x_dim=X_DIM[args.dataset], z_dim=args.z_dim, hidden=tuple(args.hidden), arch=args.arch)
+    except VaeLibError as err:
+        raise _in_cli_words(err) from None
+    _positive("--k (importance samples of the test evaluation)", args.k)
+    device = select_device(args.device)
+    _gpu_only_flags(args, device)
+    _check_out_folder(args, model)
+    out = Path(args.out)
+    args.interrupt_hint = (f"interrupted; the run in {out} keeps its last finished epoch: run the same command "
+                           "with --resume to continue")
+    n_test = N_TEST[args.dataset]
+    _announce_evaluation(model, args.dataset, n_test, args.k, device, args.command_line)
+
+    # 2. the data, then the run
     x_train, x_valid, x_test, binarize = load_dataset(args.dataset, args.data_dir, args.test_seed)
     if args.train_on_valid:
         x_train, x_valid = torch.cat([x_train, x_valid]), None
-    torch.manual_seed(args.seed)
-    model = VAE(x_dim=x_train.shape[1], z_dim=args.z_dim, hidden=tuple(args.hidden), arch=args.arch)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    device = select_device(None if args.device == "auto" else args.device)
     objective = "ELBO" if args.iwae_k == 1 else f"IWAE bound (k={args.iwae_k})"
     print(f"training {args.arch} VAE (hidden {args.hidden}, z {args.z_dim}) on {args.dataset} "
           f"({len(x_train)} images) for {args.epochs} epochs on {device}, maximizing the {objective}", flush=True)
@@ -89,14 +244,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"epoch {r['epoch']:4d}  train -ELBO {-r['train_elbo']:.2f}{iwae}{valid}  KL {r['train_kl']:.2f}  "
               f"lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
 
+    progress = False if args.quiet else "auto"  # "auto": TQDM_DISABLE=1 still turns the bars off
     history = fit(model, x_train, x_valid, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   lr_schedule=args.lr_schedule, lr_min=args.lr_min, iwae_k=args.iwae_k,
                   beta=args.beta, kl_warmup_epochs=args.kl_warmup, binarize=binarize, device=device,
-                  seed=args.seed, progress=not args.quiet, bf16=args.bf16, compile=args.compile,
+                  seed=args.seed, progress=progress, bf16=args.bf16, compile=args.compile,
                   checkpoint=out / "model.pt", resume=args.resume, on_epoch=log_epoch if args.quiet else None)
     model.cpu()
-    result = evaluate(model, x_test, k=args.k, iwae_k=min(50, args.k), device=device, progress=not args.quiet)
-    model.cpu()
+    result = evaluate(model, x_test, k=args.k, iwae_k=min(50, args.k), device=device, progress=progress)
     save_checkpoint(model, out / "model.pt", history=history,
                     extra={"command": args.command_line, "test": result, "dataset": args.dataset})
     (out / "history.json").write_text(json.dumps(list(history), indent=1))
@@ -117,79 +272,125 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    _positive("--k (importance samples)", args.k)
+    _positive("--batch-size", args.batch_size)
+    if args.limit < 0:
+        raise VaeLibError(f"--limit must be >= 0 (0: all test images), got {args.limit}")
+    if args.dataset is not None:
+        _check_dataset(args.dataset)
+    device = select_device(args.device)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise VaeLibError(f"--json {args.json}: the folder {Path(args.json).parent} does not exist; create it first")
     model = load_checkpoint(args.checkpoint)
-    _, _, x_test, _ = load_dataset(args.dataset, args.data_dir, args.test_seed)
+    dataset = args.dataset or model.extra.get("dataset")
+    if dataset is None:
+        guess = [name for name in DATASETS if X_DIM[name] == model.x_dim]
+        if len(guess) != 1:
+            raise VaeLibError(f"{args.checkpoint} does not record its dataset; pass --dataset "
+                              f"({' or '.join(guess) or ', '.join(DATASETS)})")
+        dataset = guess[0]
+    if X_DIM[dataset] != model.x_dim:
+        raise VaeLibError(f"{args.checkpoint} models {model.x_dim}-pixel images but {dataset} has {X_DIM[dataset]}; "
+                          "pass the --dataset it was trained on" + (f" ({model.extra['dataset']})"
+                                                                     if model.extra.get("dataset") else ""))
+    n = min(args.limit or N_TEST[dataset], N_TEST[dataset])
+    _announce_evaluation(model, dataset, n, args.k, device, args.command_line)
+    x_test = load_test_set(dataset, args.data_dir, args.test_seed)  # only the test split is read
     if args.limit:
         x_test = x_test[: args.limit]
-    device = select_device(None if args.device == "auto" else args.device)
+    progress = False if args.quiet else "auto"
     result = evaluate(model, x_test, k=args.k, iwae_k=min(50, args.k), batch_size=args.batch_size,
-                      device=device, progress=not args.quiet, seed=args.seed)
+                      device=device, progress=progress, seed=args.seed)
+    binarized = f", binarized with seed {args.test_seed}" if dataset != "binarized-mnist" else ""
     print(_table([
         ("checkpoint", str(args.checkpoint)),
-        ("test set", f"{args.dataset}, {result['n']} images" + (f", binarized with seed {args.test_seed}" if args.dataset != "binarized-mnist" else "")),
+        ("test set", f"{dataset}, {result['n']} images{binarized}"),
         ("test -ELBO", f"{-result['elbo']:.2f} ± {result['elbo_stderr']:.2f} nats"),
         (f"test -IWAE (k={result['iwae_k']})", f"{-result['iwae']:.2f} ± {result['iwae_stderr']:.2f} nats"),
         (f"test NLL (IS, k={result['k']})", f"{result['nll']:.2f} ± {result['nll_stderr']:.2f} nats"),
         ("seconds", f"{result['seconds']:.1f}"),
     ]))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        Path(args.json).write_text(json.dumps({**result, "dataset": dataset}, indent=1))
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    _positive("--n (number of samples)", args.n)
+    out = Path(args.out)
+    if not out.resolve().parent.is_dir():
+        raise VaeLibError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".jpeg"):
+        raise VaeLibError(f"--out {out}: give an image file name ending in .png (or .pdf, .svg, .jpg)")
     model = load_checkpoint(args.checkpoint)
-    _save_samples(model, Path(args.out), args.n, args.seed)
-    print(f"wrote {args.n} samples to {args.out}")
+    _save_samples(model, out, args.n, args.seed)
+    print(f"wrote {args.n} samples to {out}")
     return 0
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default and keeps the description's line breaks."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vae_lib", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vae_lib", description=__doc__.split("\n\n")[0],
+                                     formatter_class=_Formatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dataset", choices=DATASETS, default="mnist")
-        p.add_argument("--data-dir", default=None, help="data directory (default: $VAE_LIB_DATA, then ~/.cache/vae_lib)")
-        p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-        p.add_argument("--seed", type=int, default=0)
+    def common(p: argparse.ArgumentParser, k_default: int, k_help: str) -> None:
+        p.add_argument("--data-dir", default=None,
+                       help="data directory (default%(default).0s: $VAE_LIB_DATA, then ~/.cache/vae_lib)")
+        p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+        p.add_argument("--seed", type=int, default=0, help="random seed")
         p.add_argument("--test-seed", type=int, default=0, help="seed of the one fixed binarization of the test set")
-        p.add_argument("--k", type=int, default=5000, help="importance samples for the test log-likelihood")
-        p.add_argument("--quiet", action="store_true", help="no progress bars (train prints one line per epoch instead)")
+        p.add_argument("--k", type=int, default=k_default, help=k_help)
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress bars (train prints one line per epoch instead)")
 
-    t = sub.add_parser("train", help="train a VAE, evaluate it on the test set, save checkpoint and samples")
-    common(t)
-    t.add_argument("--arch", choices=("mlp", "conv"), default="mlp")
-    t.add_argument("--hidden", type=int, nargs="+", default=[400])
-    t.add_argument("--z-dim", type=int, default=20)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
+    t = sub.add_parser("train", help="train a VAE, evaluate it on the test set, save checkpoint and samples",
+                       description="Train a VAE, evaluate it on the test set, save model.pt, history.json and "
+                                   "samples.png in --out.", formatter_class=_Formatter)
+    t.add_argument("--dataset", choices=DATASETS, default="mnist", help="training data")
+    common(t, TRAIN_K, "importance samples of the closing test NLL (seconds; the published protocol, 5000, "
+                       "takes minutes: use evaluate --k 5000)")
+    t.add_argument("--arch", choices=("mlp", "conv"), default="mlp", help="MLP or convolutional encoder/decoder")
+    t.add_argument("--hidden", type=int, nargs="+", default=[400], help="hidden layer widths of the encoder "
+                                                                         "(the decoder mirrors them)")
+    t.add_argument("--z-dim", type=int, default=20, help="latent dimensions")
+    t.add_argument("--epochs", type=int, default=10, help="passes over the training set")
+    t.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    t.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="constant, or cosine decay from --lr to --lr-min")
     t.add_argument("--lr-min", type=float, default=0.0, help="final learning rate of the cosine schedule")
     t.add_argument("--iwae-k", type=int, default=1, help="1: train on the ELBO; k > 1: on the IWAE_k bound")
-    t.add_argument("--resume", action="store_true", help="continue the run saved in OUT/model.pt")
-    t.add_argument("--beta", type=float, default=1.0)
-    t.add_argument("--kl-warmup", type=int, default=0, help="epochs of linear KL annealing")
-    t.add_argument("--train-on-valid", action="store_true", help="train on train+valid (the literature's protocol for the static split)")
-    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA)")
-    t.add_argument("--compile", action="store_true", help="torch.compile the loss (CUDA)")
-    t.add_argument("--out", default="runs/vae")
+    t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (beta-VAE; 1 is the ELBO)")
+    t.add_argument("--kl-warmup", type=int, default=0, help="epochs of linear KL annealing from 0 to --beta")
+    t.add_argument("--train-on-valid", action="store_true",
+                   help="train on train+valid (the literature's protocol for the static split)")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA only)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the loss (CUDA only)")
+    t.add_argument("--out", default="runs/vae", help="output folder")
+    t.add_argument("--resume", action="store_true", help="continue the interrupted run saved in OUT/model.pt")
+    t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="test ELBO, IWAE bound and importance-sampled NLL of a checkpoint")
-    common(e)
-    e.add_argument("checkpoint")
-    e.add_argument("--batch-size", type=int, default=100)
-    e.add_argument("--limit", type=int, default=0, help="evaluate only the first N test images")
+    e = sub.add_parser("evaluate", help="test ELBO, IWAE bound and importance-sampled NLL of a checkpoint",
+                       formatter_class=_Formatter)
+    e.add_argument("checkpoint", help="a model.pt written by train")
+    e.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="test set (default%(default).0s: the dataset stored in the checkpoint)")
+    common(e, 5000, "importance samples per image for the NLL (5000 as in Burda et al. 2016)")
+    e.add_argument("--batch-size", type=int, default=100, help="test images per batch")
+    e.add_argument("--limit", type=int, default=0, help="evaluate only the first N test images (0: all)")
     e.add_argument("--json", default=None, help="also write the result to this JSON file")
     e.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG")
-    s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="samples.png")
+    s = sub.add_parser("sample", help="draw samples from a checkpoint into a PNG", formatter_class=_Formatter)
+    s.add_argument("checkpoint", help="a model.pt written by train")
+    s.add_argument("--n", type=int, default=64, help="number of samples")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--out", default="samples.png", help="image file to write")
     s.set_defaults(func=cmd_sample)
     return parser
 
@@ -198,10 +399,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = "python -m vae_lib " + shlex.join(argv)
+    args.interrupt_hint = "interrupted"
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except KeyboardInterrupt:
+        print(f"\n{args.interrupt_hint}", file=sys.stderr, flush=True)
+        return 130
+    except TrainingDivergedError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as err:  # VaeLibError, DataNotFoundError, a read-only folder, ...
+        message = str(err).strip()
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

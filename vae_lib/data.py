@@ -24,16 +24,18 @@ import gzip
 import hashlib
 import http.client
 import os
-import sys
 import tempfile
 import urllib.request
 import warnings
+import zlib
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from .errors import VaeLibError
 
 __all__ = [
     "DataNotFoundError", "default_data_dir", "read_idx", "write_idx", "load_mnist",
@@ -58,7 +60,7 @@ MNIST_FILES = {
 }
 BINARIZED_SPLITS = ("train", "valid", "test")
 # file name -> SHA-256 of its bytes. A plain ".amat" is checked against the hash of the
-# gunzipped ".amat.gz" (both published; see shared/data/README.md).
+# gunzipped ".amat.gz" (the mirrors serve either; both hashes were computed from the published files).
 CHECKSUMS: dict[str, str] = {
     "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
     "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
@@ -140,7 +142,7 @@ def _download(urls: Sequence[str], dest: Path) -> None:
                         digest.update(chunk)
                         bar.update(len(chunk))
             if digest.hexdigest() != CHECKSUMS[dest.name]:
-                raise ValueError(f"checksum mismatch (expected sha256 {CHECKSUMS[dest.name]}, "
+                raise VaeLibError(f"checksum mismatch (expected sha256 {CHECKSUMS[dest.name]}, "
                                  f"got {digest.hexdigest()}; truncated or wrong file)")
             os.replace(tmp, dest)
             return
@@ -168,7 +170,7 @@ def _locate(candidates: Sequence[str], subdir: str, mirrors: Sequence[str],
                 if got is None:
                     return path
                 if chosen:
-                    raise ValueError(
+                    raise VaeLibError(
                         f"checksum mismatch for {path}: expected sha256 {CHECKSUMS[name]}, got "
                         f"{got}. The file is corrupt or truncated: delete it or replace it with a "
                         f"good copy (the original file named {name}).")
@@ -201,8 +203,8 @@ def _read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as f:
                 return f.read()
         return path.read_bytes()
-    except (gzip.BadGzipFile, EOFError) as err:
-        raise ValueError(f"{path} is not a valid gzip file ({err}); delete it and retry") from err
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise VaeLibError(f"{path} is not a valid gzip file ({err}); delete it and retry") from err
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -215,15 +217,15 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     data = _read_bytes(path)
     magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
     if magic not in _IDX_NDIM:
-        raise ValueError(f"{path}: magic number {magic} is not MNIST IDX "
+        raise VaeLibError(f"{path}: magic number {magic} is not MNIST IDX "
                          f"(2051 for images, 2049 for labels)")
     ndim = _IDX_NDIM[magic]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{path}: file too short for its IDX header")
+        raise VaeLibError(f"{path}: file too short for its IDX header")
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     if len(data) - header != int(np.prod(dims)):
-        raise ValueError(f"{path}: header says dims {dims} ({int(np.prod(dims))} values) but "
+        raise VaeLibError(f"{path}: header says dims {dims} ({int(np.prod(dims))} values) but "
                          f"the file holds {len(data) - header} values")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
@@ -232,7 +234,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write uint8 ``[N, rows, cols]`` (magic 2051) or ``[N]`` (magic 2049) as IDX (.gz if named so)."""
     array = np.asarray(array)
     if array.dtype != np.uint8 or array.ndim not in (1, 3):
-        raise ValueError(f"write_idx needs a uint8 array with 1 or 3 dims, got {array.dtype} "
+        raise VaeLibError(f"write_idx needs a uint8 array with 1 or 3 dims, got {array.dtype} "
                          f"with shape {array.shape}")
     magic = 2049 if array.ndim == 1 else 2051
     header = b"".join(int(v).to_bytes(4, "big") for v in (magic, *array.shape))
@@ -252,11 +254,11 @@ def _read_amat(path: Path) -> np.ndarray:
     rows = data.reshape(-1, line) if data.size and data.size % line == 0 else None
     if (rows is None or not (rows[:, 1:-1:2] == ord(" ")).all()
             or not (rows[:, -1] == ord("\n")).all()):
-        raise ValueError(f"{path}: not in .amat layout (lines of 784 digits separated by "
+        raise VaeLibError(f"{path}: not in .amat layout (lines of 784 digits separated by "
                          f"single spaces)")
     bits = rows[:, 0::2] - ord("0")  # uint8: any other character ends up > 1
     if (bits > 1).any():
-        raise ValueError(f"{path}: .amat values must be 0 or 1")
+        raise VaeLibError(f"{path}: .amat values must be 0 or 1")
     return bits
 
 
@@ -281,7 +283,7 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None, down
     the 8x8 digits instead, x [N, 64] (the first 1500 for "train", the other 297 for "test").
     """
     if split not in MNIST_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r} "
+        raise VaeLibError(f"split must be 'train' or 'test', got {split!r} "
                          f"(for a validation set use train_valid_split)")
     names = MNIST_FILES[split]
     try:
@@ -295,17 +297,16 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None, down
             raise
         message = ("vae_lib: MNIST is not available; falling back to scikit-learn's 8x8 digits "
                    f"(x has 64 columns, not 784). Reason: {err}")
-        print(message.splitlines()[0], file=sys.stderr, flush=True)
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, UserWarning, stacklevel=2)  # shown once (no extra print)
         x, y = load_digits_8x8()
         part = slice(0, 1500) if split == "train" else slice(1500, None)
         return x[part].clone(), y[part].clone()
     images, labels = read_idx(found[0]), read_idx(found[1])
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-        raise ValueError(f"MNIST files have shapes {images.shape} and {labels.shape}; "
+        raise VaeLibError(f"MNIST files have shapes {images.shape} and {labels.shape}; "
                          f"expected [N, 28, 28] images and [N] labels")
     if labels.size and labels.max() > 9:
-        raise ValueError(f"{found[1]}: labels must be 0..9, found {labels.max()}")
+        raise VaeLibError(f"{found[1]}: labels must be 0..9, found {labels.max()}")
     x = torch.from_numpy(images.reshape(len(images), 784).astype(np.float32) / np.float32(255))
     return x, torch.from_numpy(labels.astype(np.int64))
 
@@ -318,7 +319,7 @@ def load_binarized_mnist(split: str = "train", root: str | os.PathLike | None = 
     ``binarized_mnist_<split>.amat.gz`` or the uncompressed ``.amat``.
     """
     if split not in BINARIZED_SPLITS:
-        raise ValueError(f"split must be one of {BINARIZED_SPLITS}, got {split!r}")
+        raise VaeLibError(f"split must be one of {BINARIZED_SPLITS}, got {split!r}")
     name = f"binarized_mnist_{split}.amat"
     found = _locate([name + ".gz", name], "binarized-mnist", BINARIZED_MIRRORS, root, download)
     if isinstance(found, str):
@@ -336,7 +337,7 @@ def dynamic_binarize(x: torch.Tensor, generator: torch.Generator | None = None) 
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor of probabilities, got {x.dtype}")
     if not bool(((x >= 0) & (x <= 1)).all()):
-        raise ValueError("x must hold probabilities in [0, 1] (divide pixel values by 255 first)")
+        raise VaeLibError("x must hold probabilities in [0, 1] (divide pixel values by 255 first)")
     return torch.bernoulli(x, generator=generator)
 
 
@@ -350,11 +351,11 @@ def train_valid_split(x: torch.Tensor, y: torch.Tensor | None = None, n_valid: i
     if not isinstance(x, torch.Tensor) or (y is not None and not isinstance(y, torch.Tensor)):
         raise TypeError("x (and y, if given) must be torch.Tensor")
     if y is not None and len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        raise VaeLibError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     if isinstance(n_valid, bool) or not isinstance(n_valid, (int, np.integer)):
         raise TypeError(f"n_valid must be an int, got {type(n_valid).__name__}")
     if not 0 < n_valid < len(x):
-        raise ValueError(f"n_valid must be between 1 and len(x) - 1 = {len(x) - 1}, got {n_valid}")
+        raise VaeLibError(f"n_valid must be between 1 and len(x) - 1 = {len(x) - 1}, got {n_valid}")
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
     train, valid = perm[n_valid:], perm[:n_valid]
     if y is None:
@@ -366,7 +367,7 @@ def _check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n <= 0:
-        raise ValueError(f"n must be a positive number of points, got {n}")
+        raise VaeLibError(f"n must be a positive number of points, got {n}")
 
 
 def make_two_moons(n: int = 1000, noise: float = 0.1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -377,7 +378,7 @@ def make_two_moons(n: int = 1000, noise: float = 0.1, seed: int = 0) -> tuple[to
     """
     _check_n(n)
     if noise < 0:
-        raise ValueError(f"noise must be >= 0 (a standard deviation), got {noise}")
+        raise VaeLibError(f"noise must be >= 0 (a standard deviation), got {noise}")
     rng = np.random.default_rng(seed)
     n0 = n // 2
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n - n0)
@@ -404,15 +405,15 @@ def make_gaussian_mixture(
     _check_n(n)
     mu = np.asarray(means, dtype=np.float64)
     if mu.ndim != 2 or mu.shape[1] != 2 or len(mu) == 0:
-        raise ValueError(f"means must have shape [K, 2], got {mu.shape}")
+        raise VaeLibError(f"means must have shape [K, 2], got {mu.shape}")
     k = len(mu)
     s = np.asarray(stds, dtype=np.float64).reshape(-1)
     s = np.full(k, s[0]) if s.size == 1 else s
     if np.ndim(stds) > 1 or s.shape != (k,) or not (s > 0).all():
-        raise ValueError(f"stds must be one positive number or {k} positive numbers, got {stds}")
+        raise VaeLibError(f"stds must be one positive number or {k} positive numbers, got {stds}")
     w = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (k,) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"weights must be {k} non-negative numbers with a positive sum, got {weights}")
+        raise VaeLibError(f"weights must be {k} non-negative numbers with a positive sum, got {weights}")
     rng = np.random.default_rng(seed)
     labels = rng.choice(k, size=n, p=w / w.sum())
     x = mu[labels] + s[labels, None] * rng.standard_normal((n, 2))

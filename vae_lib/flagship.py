@@ -17,8 +17,9 @@ from pathlib import Path
 
 import torch
 
+from .errors import CheckpointError, VaeLibError
 from .models import VAE
-from .train import load_checkpoint
+from .train import load_checkpoint, select_device
 
 __all__ = ["FLAGSHIPS", "flagship_path", "load_flagship", "load_benchmarks"]
 
@@ -34,7 +35,7 @@ FLAGSHIPS: dict[str, tuple[str, str]] = {
 def flagship_path(dataset: str = "mnist") -> Path:
     """Path of the shipped weights for ``dataset`` (``"mnist"`` or ``"binarized-mnist"``)."""
     if dataset not in FLAGSHIPS:
-        raise ValueError(f"no flagship model for {dataset!r}; choose one of {sorted(FLAGSHIPS)}")
+        raise VaeLibError(f"no flagship model for {dataset!r}; choose one of {sorted(FLAGSHIPS)}")
     return RESULTS_DIR / FLAGSHIPS[dataset][0]
 
 
@@ -46,6 +47,7 @@ def load_flagship(dataset: str = "mnist", device: str | torch.device = "cpu") ->
     ``model.extra`` holds the training command and the test results; ``model.history`` the epochs.
     The file's sha256 is checked first and it is loaded with ``weights_only=True``.
     """
+    device = select_device(device)  # a missing device fails first, in one clear line
     path = flagship_path(dataset)
     if not path.is_file():
         raise FileNotFoundError(
@@ -55,7 +57,7 @@ def load_flagship(dataset: str = "mnist", device: str | torch.device = "cpu") ->
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = FLAGSHIPS[dataset][1]
     if digest != expected:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is damaged or not the shipped file (sha256 {digest[:12]}..., expected {expected[:12]}...); "
             "if the repository uses Git LFS run `git lfs pull`, otherwise check out the file again"
         )

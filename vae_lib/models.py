@@ -13,15 +13,17 @@ computed from logits (stable), and nothing here applies BCE to probabilities.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .distributions import log_bernoulli_logits, log_normal_diag
+from .errors import VaeLibError
 
-__all__ = ["VAE", "Autoencoder", "mlp"]
+__all__ = ["VAE", "Autoencoder", "mlp", "inputs_validated"]
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -29,8 +31,36 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise VaeLibError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def _widths(hidden: Any) -> tuple[int, ...]:
+    """``hidden`` as a tuple of layer widths: ``400`` is read as ``(400,)``."""
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        return (hidden,)
+    try:
+        return tuple(hidden)
+    except TypeError:
+        raise VaeLibError(f"hidden must be a layer width or a list of them, e.g. hidden=(400,), got {hidden!r}") from None
+
+
+@contextmanager
+def inputs_validated(model: nn.Module) -> Iterator[None]:
+    """Inside this block ``model.encode`` skips its value check (NaN, range [0, 1]).
+
+    For loops that validated the whole data set once up front (``fit``, ``evaluate``): the
+    check reads a min and a max back to the host, a device synchronization per batch otherwise.
+    """
+    old = getattr(model, "_check_values", None)
+    if old is None:
+        yield
+        return
+    model._check_values = False
+    try:
+        yield
+    finally:
+        model._check_values = old
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
@@ -108,25 +138,26 @@ class VAE(nn.Module):
         super().__init__()
         _positive_int("x_dim", x_dim)
         _positive_int("z_dim (the latent size)", z_dim)
-        hidden = tuple(hidden)
+        hidden = _widths(hidden)
         if not hidden:
-            raise ValueError("hidden must list at least one layer width, e.g. hidden=(400,)")
+            raise VaeLibError("hidden must list at least one layer width, e.g. hidden=(400,)")
         for h in hidden:
             _positive_int("every hidden width", h)
         if arch not in ARCHS:
-            raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+            raise VaeLibError(f"arch must be one of {ARCHS}, got {arch!r}")
         if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+            raise VaeLibError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if arch == "conv" and x_dim != 784:
-            raise ValueError(f"arch='conv' is built for 28x28 images (x_dim=784), got x_dim={x_dim}; use arch='mlp'")
+            raise VaeLibError(f"arch='conv' is built for 28x28 images (x_dim=784), got x_dim={x_dim}; use arch='mlp'")
         if n_classes is not None:
             _positive_int("n_classes", n_classes)
         if not (isinstance(gaussian_var, (int, float)) and gaussian_var > 0):
-            raise ValueError(f"gaussian_var must be a positive number, got {gaussian_var!r}")
+            raise VaeLibError(f"gaussian_var must be a positive number, got {gaussian_var!r}")
 
         self.x_dim, self.z_dim, self.hidden = x_dim, z_dim, hidden
         self.arch, self.likelihood, self.n_classes = arch, likelihood, n_classes
         self.gaussian_var = float(gaussian_var)
+        self._check_values = True  # encode() checks values; see inputs_validated
         c = n_classes or 0
 
         if arch == "mlp":
@@ -152,33 +183,48 @@ class VAE(nn.Module):
     def _one_hot(self, y: Tensor | None, batch: int) -> Tensor | None:
         if self.n_classes is None:
             if y is not None:
-                raise ValueError("this VAE is not conditional (n_classes=None); do not pass labels y")
+                raise VaeLibError("this VAE is not conditional (n_classes=None); do not pass labels y")
             return None
         if y is None:
-            raise ValueError(f"this is a conditional VAE (n_classes={self.n_classes}): pass labels y, shape [B]")
+            raise VaeLibError(f"this is a conditional VAE (n_classes={self.n_classes}): pass labels y, shape [B]")
         if not isinstance(y, Tensor) or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
             raise TypeError("labels y must be an integer tensor of class indices, shape [B]")
         if y.shape != (batch,):
-            raise ValueError(f"labels y must have shape [{batch}], got {tuple(y.shape)}")
+            raise VaeLibError(f"labels y must have shape [{batch}], got {tuple(y.shape)}")
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.n_classes):
-            raise ValueError(f"labels must lie in 0..{self.n_classes - 1}")
+            raise VaeLibError(f"labels must lie in 0..{self.n_classes - 1}")
         return F.one_hot(y.long(), self.n_classes).to(self.to_mu.weight.dtype)
 
-    def _check_x(self, x: Tensor) -> None:
+    def _check_x(self, x: Tensor) -> Tensor:
+        """Check type and shape (and values, see ``inputs_validated``); returns x in the weights' dtype."""
         if not isinstance(x, Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if not torch.is_floating_point(x):
             raise TypeError(f"x must be a floating-point tensor (e.g. x.float() / 255), got dtype {x.dtype}")
         if x.dim() != 2 or x.shape[1] != self.x_dim:
-            raise ValueError(
+            raise VaeLibError(
                 f"x must have shape [batch, {self.x_dim}] (flat images), got {tuple(x.shape)}; "
                 "flatten images with x.reshape(len(x), -1)"
             )
+        dtype = self.to_mu.weight.dtype
+        if x.dtype != dtype:
+            x = x.to(dtype)  # e.g. float64 data for a float32 model
+        if getattr(self, "_check_values", True) and x.numel():
+            # one reduction and one read-back (min and max; NaN propagates into both)
+            lo, hi = torch.stack(torch.aminmax(x.detach())).tolist()
+            if math.isnan(lo) or math.isnan(hi):
+                raise VaeLibError("x contains NaN values; remove or replace them before encoding")
+            if not (0.0 <= lo and hi <= 1.0):
+                raise VaeLibError(
+                    f"pixel values must lie in [0, 1], got range [{lo:.3g}, {hi:.3g}]; "
+                    "divide 0-255 images by 255 (x / 255)"
+                )
+        return x
 
     # ------------------------------------------------------------ inference
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """q_phi(z|x): ``x [B, D] -> (mu [B, K], logvar [B, K])``."""
-        self._check_x(x)
+        x = self._check_x(x)
         onehot = self._one_hot(y, x.shape[0])
         if self.arch == "mlp":
             h = self.encoder_body(x if onehot is None else torch.cat([x, onehot], dim=-1))
@@ -188,15 +234,20 @@ class VAE(nn.Module):
 
     @staticmethod
     def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """z = mu + sigma * eps with eps ~ N(0, I): a sample of q that gradients flow through to mu and logvar."""
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        """z = mu + sigma * eps with eps ~ N(0, I): a sample of q that gradients flow through to mu and logvar.
+
+        ``mu, logvar: [..., K]``. With a ``generator`` on another device than ``mu`` (e.g. a CPU
+        generator for a CUDA model) eps is drawn on the generator's device and moved to ``mu``'s.
+        """
+        on = mu.device if generator is None else generator.device
+        eps = torch.randn(mu.shape, generator=generator, device=on, dtype=mu.dtype).to(mu.device)
         return mu + torch.exp(0.5 * logvar) * eps
 
     # ----------------------------------------------------------- generation
     def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
         """p_theta(x|z): ``z [..., K]`` -> Bernoulli logits ``[..., D]``, or (mean, logvar) for a Gaussian decoder."""
         if z.shape[-1] != self.z_dim:
-            raise ValueError(f"z must have last dimension z_dim={self.z_dim}, got shape {tuple(z.shape)}")
+            raise VaeLibError(f"z must have last dimension z_dim={self.z_dim}, got shape {tuple(z.shape)}")
         if self.n_classes is not None:
             batch = z.shape[-2] if z.dim() >= 2 else 1
             onehot = self._one_hot(y, batch)  # [B, C], broadcast over leading sample dimensions of z
@@ -256,7 +307,7 @@ class Autoencoder(nn.Module):
             self.encoder = nn.Linear(x_dim, z_dim)
             self.decoder = nn.Linear(z_dim, x_dim)
         else:
-            hidden = tuple(hidden)
+            hidden = _widths(hidden)
             for h in hidden:
                 _positive_int("every hidden width", h)
             self.encoder = mlp([x_dim, *hidden, z_dim])
@@ -265,7 +316,7 @@ class Autoencoder(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """``[B, D] -> [B, K]``."""
         if x.dim() != 2 or x.shape[1] != self.x_dim:
-            raise ValueError(f"x must have shape [batch, {self.x_dim}], got {tuple(x.shape)}")
+            raise VaeLibError(f"x must have shape [batch, {self.x_dim}], got {tuple(x.shape)}")
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from .distributions import kl_standard_normal, log_normal_diag, log_standard_normal
+from .errors import VaeLibError
 
 __all__ = ["ELBOTerms", "IWAETerms", "elbo", "iwae_terms", "iwae_bound", "log_px_importance", "check_data"]
 
@@ -32,7 +33,7 @@ class ELBOTerms(NamedTuple):
 
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise VaeLibError(f"{name} must be a positive integer, got {value!r}")
     return value
 
 
@@ -48,16 +49,16 @@ def check_data(model: torch.nn.Module, x: Tensor) -> None:
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}; use x.float() (and / 255 for uint8 pixels)")
     x_dim = getattr(model, "x_dim", x.shape[-1])
     if x.dim() != 2 or x.shape[1] != x_dim:
-        raise ValueError(f"x must have shape [batch, {x_dim}] (flat images), got {tuple(x.shape)}")
+        raise VaeLibError(f"x must have shape [batch, {x_dim}] (flat images), got {tuple(x.shape)}")
     if not torch.isfinite(x).all():
-        raise ValueError("x contains NaN or inf values; clean the data before computing a likelihood")
+        raise VaeLibError("x contains NaN or inf values; clean the data before computing a likelihood")
     if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise ValueError(
+        raise VaeLibError(
             f"pixel values must lie in [0, 1], got range [{float(x.min()):.3g}, {float(x.max()):.3g}]; "
             "divide uint8 images by 255"
         )
     if getattr(model, "likelihood", None) == "bernoulli" and not ((x == 0) | (x == 1)).all():
-        raise ValueError(
+        raise VaeLibError(
             "a Bernoulli likelihood needs binary pixels (0 or 1), but x has grey values; "
             "binarize first, e.g. vae_lib.data.dynamic_binarize(x), or use likelihood='gaussian'"
         )
@@ -72,7 +73,7 @@ def elbo(model: torch.nn.Module, x: Tensor, beta: float = 1.0, y: Tensor | None 
     if check:
         check_data(model, x)
         if not (isinstance(beta, (int, float)) and beta >= 0 and math.isfinite(beta)):
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+            raise VaeLibError(f"beta must be a finite number >= 0, got {beta!r}")
     mu, logvar = model.encode(x, y) if y is not None else model.encode(x)
     z = model.reparameterize(mu, logvar)
     decoded = model.decode(z, y) if y is not None else model.decode(z)

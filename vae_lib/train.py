@@ -15,6 +15,7 @@ import os
 import pickle
 import tempfile
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable
@@ -22,12 +23,16 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .models import VAE
+from .errors import CheckpointError, VaeLibError
+from .models import VAE, inputs_validated
 from .objectives import check_data, elbo, iwae_terms
 
-__all__ = ["select_device", "fit", "History", "TrainingDivergedError", "save_checkpoint", "load_checkpoint"]
+__all__ = ["select_device", "fit", "History", "TrainingDivergedError", "save_checkpoint", "load_checkpoint",
+           "check_fit_settings"]
 
 CHECKPOINT_FORMAT = "vae_lib-checkpoint-v1"
+FINITE_CHECK_EVERY = 50  # optimizer steps between checks that the loss is finite (each check is one host sync)
+DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -50,13 +55,33 @@ class History(list):
 
 
 def select_device(device: str | torch.device | None = None) -> torch.device:
-    """The given device, or the best available: CUDA, then Apple MPS, then CPU."""
+    """The given device, or the best available: CUDA, then Apple MPS, then CPU.
+
+    ``device`` is None / ``"auto"`` (pick), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
+    ``torch.device``; anything else, or a device this machine lacks, raises ``VaeLibError``.
+    """
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        device = None
     if device is not None:
-        device = torch.device(device)
+        if not isinstance(device, (str, torch.device)):
+            raise VaeLibError(f"device must be a string such as 'cpu' or 'cuda', or None (auto); got {device!r}")
+        try:
+            device = torch.device(device)
+        except (RuntimeError, ValueError):
+            hint = " (for an NVIDIA GPU the name is 'cuda')" if str(device).lower().startswith("gpu") else ""
+            raise VaeLibError(f"unknown device {str(device)!r}{hint}; use one of 'cpu', 'cuda', 'mps' or None / "
+                              "'auto' (the best available)") from None
+        if device.type not in DEVICE_TYPES:
+            raise VaeLibError(f"vae_lib runs on 'cpu', 'cuda' or 'mps', not {device.type!r}; use one of those or "
+                              "None / 'auto' (the best available)")
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was asked for but CUDA is not available; use device='cpu' or None (auto)")
+            raise VaeLibError("device 'cuda' was asked for but CUDA is not available on this machine; use 'cpu' or "
+                              "None / 'auto'")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise VaeLibError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} "
+                              "CUDA device(s), numbered from 0")
         if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise ValueError("device='mps' was asked for but Apple MPS is not available; use device='cpu' or None")
+            raise VaeLibError("device 'mps' was asked for but Apple MPS is not available; use 'cpu' or None / 'auto'")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -65,13 +90,22 @@ def select_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def _progress_bar(total: int, progress: bool | str, desc: str):
-    """A tqdm bar: the notebook widget in Jupyter, text in a terminal, nothing when ``progress=False``."""
+def _check_progress(progress: object) -> None:
+    if progress not in (True, False, "auto", None):
+        raise VaeLibError(f"progress must be True, False, 'auto' or None, got {progress!r}")
+
+
+def _progress_bar(total: int, progress: bool | str | None, desc: str):
+    """A tqdm bar: the notebook widget in Jupyter, text in a terminal.
+
+    ``progress=False``: no bar; ``True``: a bar; ``"auto"`` / None: tqdm decides, so the
+    environment variable ``TQDM_DISABLE=1`` turns the bar off (e.g. in a book build).
+    """
     from tqdm.auto import tqdm
 
-    if progress not in (True, False, "auto"):
-        raise ValueError(f"progress must be True, False or 'auto', got {progress!r}")
-    return tqdm(total=total, desc=desc, disable=progress is False, mininterval=0.5, leave=True)
+    _check_progress(progress)
+    options = {"disable": progress is False} if progress in (True, False) else {}
+    return tqdm(total=total, desc=desc, mininterval=0.5, leave=True, **options)
 
 
 def _make_optimizer(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
@@ -84,9 +118,11 @@ def _make_optimizer(params, lr: float, device: torch.device) -> torch.optim.Opti
     return torch.optim.Adam(params, lr=lr)
 
 
-def _check_labels(y: Tensor | None, x: Tensor, name: str) -> None:
+def _check_labels(y: Tensor | None, x: Tensor, name: str, n_classes: int | None = None) -> None:
     if y is not None and (not isinstance(y, Tensor) or y.shape != (x.shape[0],)):
-        raise ValueError(f"{name} must be a label tensor of shape [{x.shape[0]}] matching the images")
+        raise VaeLibError(f"{name} must be a label tensor of shape [{x.shape[0]}] matching the images")
+    if y is not None and n_classes is not None and y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise VaeLibError(f"{name} must hold class indices 0..{n_classes - 1}")
 
 
 def _learning_rate(step: int, total_steps: int, lr: float, lr_min: float, schedule: str) -> float:
@@ -109,6 +145,46 @@ def _evaluate_elbo(model: VAE, x: Tensor, y: Tensor | None, batch_size: int, aut
         sums += torch.stack([t.float().sum() for t in terms]).double()
     model.train(was_training)
     return dict(zip(("elbo", "recon", "kl"), (sums / len(x)).tolist()))
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_fit_settings(
+    *, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, lr_schedule: str = "constant",
+    lr_min: float = 0.0, iwae_k: int = 1, beta: float = 1.0, kl_warmup_epochs: int = 0,
+    binarize: str = "dynamic", progress: object = "auto",
+) -> None:
+    """Raise ``VaeLibError`` for a setting of ``fit`` that cannot work, before any data is touched.
+
+    The command line calls this first, so a typo fails in a second, not after the data is loaded.
+    """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not _is_int(value) or value <= 0:
+            raise VaeLibError(f"{name} must be a positive integer, got {value!r}")
+    if not _is_int(kl_warmup_epochs) or kl_warmup_epochs < 0:
+        raise VaeLibError(f"kl_warmup_epochs must be an integer >= 0, got {kl_warmup_epochs!r}")
+    if not (_is_number(lr) and lr > 0):
+        raise VaeLibError(f"lr (the learning rate) must be a positive number such as 1e-3, got {lr!r}")
+    if not (_is_number(beta) and beta >= 0):
+        raise VaeLibError(f"beta must be a finite number >= 0, got {beta!r}")
+    if lr_schedule not in ("constant", "cosine"):
+        raise VaeLibError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+    if not (_is_number(lr_min) and 0 <= lr_min <= lr):
+        raise VaeLibError(f"lr_min must be a number in [0, lr={lr}], got {lr_min!r}")
+    if not _is_int(iwae_k) or iwae_k <= 0:
+        raise VaeLibError(f"iwae_k must be a positive integer (1 = train on the ELBO), got {iwae_k!r}")
+    if iwae_k > 1 and (beta != 1 or kl_warmup_epochs):
+        raise VaeLibError("iwae_k > 1 trains an unconditional VAE on the IWAE bound: use beta=1, kl_warmup_epochs=0, "
+                          "no labels")
+    if binarize not in ("dynamic", "none"):
+        raise VaeLibError(f"binarize must be 'dynamic' or 'none', got {binarize!r}")
+    _check_progress(progress)
 
 
 def fit(
@@ -162,40 +238,26 @@ def fit(
     """
     if not isinstance(model, VAE):
         raise TypeError(f"fit trains a vae_lib.models.VAE, got {type(model).__name__}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(kl_warmup_epochs, bool) or not isinstance(kl_warmup_epochs, int) or kl_warmup_epochs < 0:
-        raise ValueError(f"kl_warmup_epochs must be an integer >= 0, got {kl_warmup_epochs!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(beta, (int, float)) and beta >= 0 and math.isfinite(beta)):
-        raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-    if lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    if not (isinstance(lr_min, (int, float)) and 0 <= lr_min <= lr):
-        raise ValueError(f"lr_min must be a number in [0, lr={lr}], got {lr_min!r}")
-    if isinstance(iwae_k, bool) or not isinstance(iwae_k, int) or iwae_k <= 0:
-        raise ValueError(f"iwae_k must be a positive integer (1 = train on the ELBO), got {iwae_k!r}")
-    if iwae_k > 1 and (beta != 1 or kl_warmup_epochs or model.n_classes is not None):
-        raise ValueError("iwae_k > 1 trains an unconditional VAE on the IWAE bound: use beta=1, kl_warmup_epochs=0, no labels")
+    check_fit_settings(epochs=epochs, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, lr_min=lr_min,
+                       iwae_k=iwae_k, beta=beta, kl_warmup_epochs=kl_warmup_epochs, binarize=binarize,
+                       progress=progress)
+    if iwae_k > 1 and model.n_classes is not None:
+        raise VaeLibError("iwae_k > 1 trains an unconditional VAE on the IWAE bound: use n_classes=None, no labels")
     if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=<path> to resume from")
-    if binarize not in ("dynamic", "none"):
-        raise ValueError(f"binarize must be 'dynamic' or 'none', got {binarize!r}")
+        raise VaeLibError("resume=True needs checkpoint=<path> to resume from")
     if binarize == "dynamic" and model.likelihood != "bernoulli":
-        raise ValueError("binarize='dynamic' is for Bernoulli models; use binarize='none' with likelihood='gaussian'")
+        raise VaeLibError("binarize='dynamic' is for Bernoulli models; use binarize='none' with likelihood='gaussian'")
 
     # Validate once, up front (the loop then skips per-batch checks). Grey values are fine when
     # they are binarized on the fly, so check the [0, 1] range with a Gaussian stand-in.
     probe = model if binarize == "none" else _RangeOnly(model.x_dim)
     check_data(probe, x_train)
-    _check_labels(y_train, x_train, "y_train")
+    _check_labels(y_train, x_train, "y_train", model.n_classes)
     if x_valid is not None:
         check_data(probe, x_valid)
-        _check_labels(y_valid, x_valid, "y_valid")
+        _check_labels(y_valid, x_valid, "y_valid", model.n_classes)
     if len(x_train) < batch_size:
-        raise ValueError(f"batch_size={batch_size} is larger than the training set ({len(x_train)} examples)")
+        raise VaeLibError(f"batch_size={batch_size} is larger than the training set ({len(x_train)} examples)")
 
     device = select_device(device)
     torch.manual_seed(seed)
@@ -210,6 +272,10 @@ def fit(
             x_valid = torch.bernoulli(x_valid, generator=gen)
 
     use_cuda = device.type == "cuda"
+    for flag, wanted, what in (("bf16", bf16, "bfloat16 autocast"), ("compile", compile, "torch.compile")):
+        if wanted and not use_cuda:
+            warnings.warn(f"{flag}=True is ignored on {device.type}: {what} applies on CUDA only; "
+                          "training runs in float32, eagerly", UserWarning, stacklevel=2)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if (bf16 and use_cuda) else nullcontext
 
     def train_terms(xb: Tensor, beta_t: Tensor, yb: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -237,56 +303,77 @@ def fit(
     step = len(history) * steps_per_epoch
     bar = _progress_bar(total_steps, progress, "training")
     bar.update(step)
+    # beta lives on the device and is refilled in place (a kernel, not a host-to-device copy per step)
+    beta_now = torch.full((), float(beta), device=device)
+    beta_t = beta
     try:
-        for epoch in range(len(history) + 1, epochs + 1):
-            start_time = time.perf_counter()
-            sums = torch.zeros(4, dtype=torch.float64, device=device)
-            permutation = torch.randperm(n, device=device)
-            for b in range(steps_per_epoch):
-                idx = permutation[b * batch_size : (b + 1) * batch_size]
-                xb = x_train[idx]
-                if binarize == "dynamic":
-                    xb = torch.bernoulli(xb)
-                yb = None if y_train is None else y_train[idx]
-                beta_t = beta * min(1.0, (step + 1) / warmup_steps) if warmup_steps else beta
-                lr_t = _learning_rate(step, total_steps, lr, lr_min, lr_schedule)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_t
-                with autocast():
-                    objective, terms = train_terms(xb, torch.tensor(beta_t, device=device), yb)
-                    loss = -objective.float().mean()
-                if not torch.isfinite(loss):
-                    raise TrainingDivergedError(
-                        f"the loss became {loss.item()} at epoch {epoch}, batch {b + 1}/{steps_per_epoch}; "
-                        "lower the learning rate (lr), check the data for bad values, or disable bf16"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                sums += terms.detach().float().sum(dim=1).double()
-                step += 1
-                bar.update(1)
-            train = (sums / (steps_per_epoch * batch_size)).tolist()
-            record: dict[str, Any] = {
-                "epoch": epoch, "train_elbo": train[0], "train_recon": train[1], "train_kl": train[2],
-                **({"train_iwae": train[3]} if iwae_k > 1 else {}), "beta": beta_t, "lr": lr_t,
-            }
-            if x_valid is not None:
-                valid = _evaluate_elbo(model, x_valid, y_valid, 1000, autocast)
-                record.update({f"valid_{k}": v for k, v in valid.items()})
-            record["seconds"] = time.perf_counter() - start_time
-            history.append(record)
-            shown = record.get("valid_elbo", record["train_elbo"])
-            bar.set_postfix(epoch=epoch, neg_elbo=f"{-shown:.2f}")
-            if checkpoint is not None:
-                save_checkpoint(model, checkpoint, history=history,
-                                training_state=_training_state(optimizer, settings, device))
-            if on_epoch is not None:
-                on_epoch(record)
+        with inputs_validated(model):  # the data was checked above: no per-batch value checks in encode
+            for epoch in range(len(history) + 1, epochs + 1):
+                start_time = time.perf_counter()
+                sums = torch.zeros(4, dtype=torch.float64, device=device)
+                permutation = torch.randperm(n, device=device)
+                checked = 0  # batches of this epoch already known to have a finite loss
+                window = torch.zeros(FINITE_CHECK_EVERY, device=device)  # the losses since the last check
+                for b in range(steps_per_epoch):
+                    idx = permutation[b * batch_size : (b + 1) * batch_size]
+                    xb = x_train[idx]
+                    if binarize == "dynamic":
+                        xb = torch.bernoulli(xb)
+                    yb = None if y_train is None else y_train[idx]
+                    if warmup_steps:
+                        beta_t = beta * min(1.0, (step + 1) / warmup_steps)
+                        beta_now.fill_(beta_t)
+                    lr_t = _learning_rate(step, total_steps, lr, lr_min, lr_schedule)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr_t
+                    with autocast():
+                        objective, terms = train_terms(xb, beta_now, yb)
+                        loss = -objective.float().mean()
+                    window[b - checked].copy_(loss.detach())
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    sums += terms.detach().float().sum(dim=1).double()
+                    step += 1
+                    bar.update(1)
+                    # The losses stay on the device; reading them back is a host sync, so they are
+                    # checked every FINITE_CHECK_EVERY batches and at the end of the epoch.
+                    if b + 1 - checked == FINITE_CHECK_EVERY or b + 1 == steps_per_epoch:
+                        _check_finite(window[: b + 1 - checked], epoch, checked, steps_per_epoch)
+                        checked = b + 1
+                train = (sums / (steps_per_epoch * batch_size)).tolist()
+                record: dict[str, Any] = {
+                    "epoch": epoch, "train_elbo": train[0], "train_recon": train[1], "train_kl": train[2],
+                    **({"train_iwae": train[3]} if iwae_k > 1 else {}), "beta": beta_t, "lr": lr_t,
+                }
+                if x_valid is not None:
+                    valid = _evaluate_elbo(model, x_valid, y_valid, 1000, autocast)
+                    record.update({f"valid_{k}": v for k, v in valid.items()})
+                record["seconds"] = time.perf_counter() - start_time
+                history.append(record)
+                shown = record.get("valid_elbo", record["train_elbo"])
+                bar.set_postfix(epoch=epoch, neg_elbo=f"{-shown:.2f}")
+                if checkpoint is not None:
+                    save_checkpoint(model, checkpoint, history=history,
+                                    training_state=_training_state(optimizer, settings, device))
+                if on_epoch is not None:
+                    on_epoch(record)
     finally:
         bar.close()
     model.eval()
     return history
+
+
+def _check_finite(losses: Tensor, epoch: int, offset: int, steps_per_epoch: int) -> None:
+    """Raise ``TrainingDivergedError`` if one of ``losses`` (batches offset+1, offset+2, ... of the
+    epoch) is NaN or infinite; one host sync. The message names the first bad batch."""
+    if not bool(torch.isfinite(losses).all()):
+        bad = (~torch.isfinite(losses)).nonzero()[0, 0].item()
+        raise TrainingDivergedError(
+            f"the loss became {losses[bad].item()} at epoch {epoch}, batch {offset + bad + 1}/{steps_per_epoch} "
+            f"(found at the check after batch {offset + len(losses)}); lower the learning rate (lr), check the data "
+            "for bad values, or disable bf16"
+        )
 
 
 def _training_state(optimizer: torch.optim.Optimizer, settings: dict, device: torch.device) -> dict:
@@ -303,12 +390,13 @@ def _restore_training_state(model: VAE, optimizer: torch.optim.Optimizer, path: 
     payload = _read_checkpoint(Path(path), map_location=device)
     state = payload.get("training_state")
     if not state:
-        raise ValueError(f"{path} has no training state (it is a finished model); start a new run or pass resume=False")
+        raise VaeLibError(f"{path} has no training state (it is a finished model), so there is nothing to resume; "
+                          "pass resume=False to train from scratch, or another checkpoint path")
     if payload["config"] != model.config:
-        raise ValueError(f"{path} holds a different model {payload['config']}; this run has {model.config}")
+        raise VaeLibError(f"{path} holds a different model {payload['config']}; this run has {model.config}")
     changed = {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}
     if changed:
-        raise ValueError(f"cannot resume {path}: settings differ from the saved run (saved, now): {changed}")
+        raise VaeLibError(f"cannot resume {path}: settings differ from the saved run (saved, now): {changed}")
     model.load_state_dict(payload["state_dict"])
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["cpu_rng"].cpu())
@@ -356,6 +444,7 @@ def save_checkpoint(
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it the mode open() would (0644 usually)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -363,14 +452,31 @@ def save_checkpoint(
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> VAE:
     """Rebuild the VAE saved by ``save_checkpoint``; loads with ``weights_only=True`` (no arbitrary code).
 
     The history is attached as ``model.history`` and extra information as ``model.extra``.
+    A file that is not a readable vae_lib checkpoint raises ``CheckpointError`` (a ``VaeLibError``).
     """
-    payload = _read_checkpoint(Path(path), map_location)
-    model = VAE(**payload["config"])
-    model.load_state_dict(payload["state_dict"])
+    map_location = select_device(map_location)
+    path = Path(path)
+    payload = _read_checkpoint(path, map_location)
+    config, state_dict = payload.get("config"), payload.get("state_dict")
+    if not isinstance(config, dict) or not isinstance(state_dict, dict):
+        raise CheckpointError(f"{path} is a damaged vae_lib checkpoint (no model config or weights); "
+                              "train the model again or restore the file from a backup")
+    try:
+        model = VAE(**config)
+        model.load_state_dict(state_dict)
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        raise CheckpointError(f"{path} is a damaged vae_lib checkpoint (its weights do not fit its model config: "
+                              f"{str(err).splitlines()[0][:200]}); train again or restore the file") from None
     model.history = History(payload.get("history", []))
     model.extra = payload.get("extra", {})
     return model.to(map_location).eval()
@@ -379,14 +485,31 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict:
     """The checkpoint's payload, loaded with ``weights_only=True``, after checking its format."""
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        hint = ""
+        if path.is_dir():
+            hint = f"; {path} is a folder, did you mean {path / 'model.pt'}?" if (path / "model.pt").is_file() \
+                else f"; {path} is a folder without a model.pt in it"
+        raise FileNotFoundError(f"no checkpoint at {path}{hint}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes), not a checkpoint; train again or restore the file")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"refusing to load {path}: it holds pickled objects beyond tensors and plain types "
-            f"(weights_only=True refused it: {str(err).splitlines()[0]})"
-        ) from err
+        if "weights_only" in str(err) or "Weights only load failed" in str(err):
+            raise CheckpointError(
+                f"refusing to load {path}: it holds pickled Python objects beyond tensors and plain types, which "
+                "could run arbitrary code; vae_lib only loads files written by save_checkpoint"
+            ) from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated pickle data); "
+                              "train again or restore the file") from None
+    except MemoryError:
+        raise CheckpointError(f"{path} is not a readable checkpoint (its header asks for impossible sizes); "
+                              "train again or restore the file") from None
+    except Exception as err:  # torch raises many types for damaged files: RuntimeError, EOFError, KeyError, ...
+        kind = type(err).__name__
+        raise CheckpointError(f"{path} is not a readable checkpoint: corrupt, truncated or not a torch file "
+                              f"({kind}); train again or restore the file") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a vae_lib checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+        raise CheckpointError(f"{path} is not a vae_lib checkpoint (expected format {CHECKPOINT_FORMAT!r}); "
+                              "vae_lib loads only files written by save_checkpoint or fit")
     return payload
