@@ -3,7 +3,9 @@
 The cell is byte-identical in every notebook. On Google Colab it pip-installs ``vae_lib`` from
 the book's repository, pinned to the branch/ref the book is built from (``repository.url`` and
 ``repository.branch`` in ``_config.yml``), together with a Korean font package for matplotlib.
-Anywhere else it does nothing. Its tags hide it in the rendered book.
+If that install fails, the cell raises an error naming the setting to change
+(``repository.url`` in ``_config.yml``). Anywhere else it does nothing. Its tags hide it in the
+rendered book. The cell is ruff-formatted (88 columns) like the rest of the notebook code.
 
 ``python -m book sync-colab`` (also run by every ``python -m book build``) rewrites the cell in
 every notebook under ``chapters/`` so that changing the repository in ``_config.yml`` is enough;
@@ -22,8 +24,9 @@ CONFIG = ROOT / "_config.yml"
 TAGS = ["remove-cell", "colab-setup"]
 
 _TEMPLATE = '''\
-# Colab set-up: installs vae_lib and a Korean font for matplotlib when this notebook runs on
-# Google Colab; does nothing anywhere else. Generated from _config.yml (python -m book sync-colab).
+# Colab set-up: on Google Colab, installs vae_lib (from the book's repository) and a
+# Korean font for matplotlib; does nothing anywhere else.
+# Generated from _config.yml by `python -m book sync-colab`: do not edit by hand.
 import sys
 
 VAE_BOOK_REPOSITORY = "{url}"
@@ -31,11 +34,16 @@ VAE_BOOK_REF = "{ref}"
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         f"vae_lib @ git+{{VAE_BOOK_REPOSITORY}}@{{VAE_BOOK_REF}}", "koreanize-matplotlib"],
-        check=True,
-    )'''
+    package = f"vae_lib @ git+{{VAE_BOOK_REPOSITORY}}@{{VAE_BOOK_REF}}"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", package]
+    if subprocess.run([*pip, "koreanize-matplotlib"]).returncode != 0:
+        raise RuntimeError(
+            f"Could not install vae_lib from {{VAE_BOOK_REPOSITORY}}@{{VAE_BOOK_REF}}. "
+            "If the book lives in another repository, change repository.url (and "
+            "repository.branch) in _config.yml and run `python -m book sync-colab`. / "
+            "vae_lib 설치 실패: 저장소가 다르면 _config.yml의 repository.url"
+            "(과 repository.branch)을 고치고 `python -m book sync-colab`을 실행하세요."
+        )'''
 
 
 def repository(config_path: Path = CONFIG) -> tuple[str, str]:

@@ -83,3 +83,36 @@ def test_sync_rewrites_cell_from_config(tmp_path: Path) -> None:
     text = source(load(nb)["cells"][0])
     assert 'VAE_BOOK_REPOSITORY = "https://github.com/someone/fork"' in text and 'VAE_BOOK_REF = "v1.2"' in text
     assert sync_colab_cell.sync_notebook(nb, cfg) is False
+
+
+def test_colab_cell_names_the_setting_when_the_install_fails() -> None:
+    """On Colab (a fake ``google.colab`` module) a failing pip install raises an error that names
+    the setting to change: repository.url in _config.yml."""
+    import subprocess
+
+    code = sync_colab_cell.colab_cell_source()
+    probe = (
+        "import sys, types, subprocess\n"
+        "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+        "calls = []\n"
+        "def _fail(cmd, *a, **k):\n"
+        "    calls.append(cmd)\n"
+        "    return subprocess.CompletedProcess(cmd, 1)\n"
+        "subprocess.run = _fail\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe + code], capture_output=True, text=True)
+    assert result.returncode != 0, "a failed install must stop the notebook"
+    assert "RuntimeError" in result.stderr and "repository.url" in result.stderr and "_config.yml" in result.stderr, (
+        result.stderr[-2000:]
+    )
+
+
+def test_colab_cell_is_formatted() -> None:
+    """The generated cell is ruff-formatted at 88 columns like the rest of the notebook code."""
+    import subprocess
+
+    code = sync_colab_cell.colab_cell_source() + "\n"
+    assert max(len(line) for line in code.splitlines()) <= 88
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--line-length", "88", "-"],
+                            input=code, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
