@@ -1,0 +1,372 @@
+"""The student and instructor editions (``python -m book student``, book/student.py).
+
+* every "(Coding)" / "(코딩)" exercise follows the convention (solution cell with nbgrader's
+  markers, check cell right after it), and both editions have the same exercises;
+* for every coding exercise, executed in a fresh kernel namespace with only the earlier cells it
+  needs (:func:`book.student.prefix_cells`): the reference solution passes its check, and the stub
+  as distributed in the student edition fails it with a message that names the exercise;
+* no solution text (``{solution}`` blocks, code between the markers, hidden solution cells)
+  survives in the student notebooks, which carry no outputs;
+* the Colab launch links and the publishing of the student edition as a branch.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from book import student
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = student.LANGUAGES
+
+
+# ------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("editions")
+    student.write_editions(out)
+    return out
+
+
+def _md(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)}
+
+
+def _code(text: str, tags: list[str] | None = None) -> dict:
+    return {"cell_type": "code", "metadata": {"tags": tags or []}, "source": text.splitlines(keepends=True),
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "old output"}], "execution_count": 3}
+
+
+def _toy_notebook() -> dict:
+    """A small chapter with one written and one coding exercise, following the convention."""
+    cells = [
+        _code("import sys\n", ["remove-cell", "colab-setup"]),
+        _code('LANG = "en"\nTEXT = {"x": "x"}\n', ["lang", "remove-cell"]),
+        _md("# 04. Toy\n"),
+        _code("import math\n"),
+        _code("SCALE = 2.0\nunused = math.sqrt(SCALE)\n"),
+        _code("expensive = sum(range(10))  # a cell the exercise does not need\n"),
+        _md("## Exercises\n\n```{exercise}\n:label: ex-ch04-1\n\nProve it.\n```\n\n"
+            "```{solution} ex-ch04-1\n:class: dropdown\n\nThe secret written argument goes here.\n```\n"),
+        _code("print('hidden written-solution code, not a coding exercise')\n", ["hide-input", "check"]),
+        _md("````{exercise}\n:label: ex-ch04-2\n\n(Coding) Write `double`.\n````\n\n"
+            "````{solution} ex-ch04-2\n:class: dropdown\n\nMultiply by the secret SCALE constant.\n````\n"),
+        _code('def double(x: float) -> float:\n    """2 x."""\n    # BEGIN SOLUTION\n'
+              "    y = x * SCALE\n    return y\n    # END SOLUTION\n", ["hide-input", "exercise-solution"]),
+        _code('assert double(3.0) == 6.0, "double: multiply by SCALE"\n', ["hide-input", "check", "exercise-check"]),
+        _md("## Summary\n"),
+    ]
+    return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+# ------------------------------------------------------------------------------------------
+# unit tests of the transformation
+
+
+def test_directives_with_nested_and_colon_fences() -> None:
+    text = ("before\n````{solution} ex-ch01-1\n:class: dropdown\n\n```{math}\nx\n```\nafter math\n````\n"
+            ":::{solution} ex-ch01-2\nbody\n:::\nend\n")
+    found = student.directives(text, "solution")
+    assert [d.argument for d in found] == ["ex-ch01-1", "ex-ch01-2"]
+    assert "after math" in found[0].body
+    assert student.remove_directives(text, "solution") == "before\nend\n"
+
+
+def test_stub_replaces_each_region_at_its_indentation() -> None:
+    ex = student.Exercise("ex-ch04-3", "(Coding)", True, 0)
+    code = ("def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n\n"
+            "def g(y):\n    z = 1\n    # BEGIN SOLUTION\n    return y + z\n    # END SOLUTION\n")
+    stub = student.stub_code(code, ex, "ko")
+    assert "return x" not in stub and "return y + z" not in stub and "z = 1" in stub
+    assert all(len(line) <= student.MAX_COLUMNS for line in stub.splitlines())
+    raises = [n for n in ast.walk(ast.parse(stub)) if isinstance(n, ast.Raise)]
+    messages = [n.exc.args[0].value for n in raises]  # the (implicitly concatenated) string
+    assert len(raises) == 2 and all(n.col_offset == 4 and n.exc.func.id == "NotImplementedError" for n in raises)
+    assert messages[0] == "연습문제 4.3 (ex-ch04-3): 함수 f의 본문을 직접 작성한 뒤 바로 아래의 확인 셀을 실행하세요."
+    assert "함수 g의 본문을" in messages[1]
+    assert "Exercise 4.3 (ex-ch04-3): write the body of f," in student.stub_code(code, ex, "en")
+
+
+@pytest.mark.parametrize("code", ["# BEGIN SOLUTION\nx = 1\n", "x = 1\n# END SOLUTION\n",
+                                  "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "x = 1\n"])
+def test_bad_markers_are_refused(code: str) -> None:
+    with pytest.raises(ValueError):
+        student.stub_code(code, student.Exercise("ex-ch01-1", "(Coding)", True, 0), "en")
+
+
+def test_toy_notebook_student_and_instructor() -> None:
+    nb = _toy_notebook()
+    exs = student.exercises(nb)
+    assert [(e.label, e.coding, e.solution_cell, e.check_cell) for e in exs] == [
+        ("ex-ch04-1", False, None, None), ("ex-ch04-2", True, 9, 10)]
+    out = student.student_notebook(nb, "en")
+    text = "".join(student.cell_source(c) for c in out["cells"])
+    assert "secret" not in text and "hidden written-solution" not in text and "x * SCALE" not in text
+    assert "{solution}" not in text and student.BEGIN not in text
+    assert '"Exercise 4.2 (ex-ch04-2): write the body of double, then run the check cell "' in text
+    assert "{exercise}" in text and "double: multiply by SCALE" in text  # exercise and check kept
+    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
+               for c in out["cells"] if c["cell_type"] == "code")
+    teacher = student.instructor_notebook(nb)
+    assert [student.cell_source(c) for c in teacher["cells"]] == [student.cell_source(c) for c in nb["cells"]]
+    assert all(c["outputs"] == [] for c in teacher["cells"] if c["cell_type"] == "code")
+
+
+def test_prefix_cells_follow_the_names_used() -> None:
+    nb = _toy_notebook()
+    # colab + lang always, the import cell (set-up), the SCALE cell (a name the solution reads);
+    # not the unrelated cell 5 nor the hidden cell 7
+    assert student.prefix_cells(nb, [9, 10]) == [0, 1, 3, 4]
+    nb["cells"][9]["metadata"]["tags"].append("exercise-needs-prefix")
+    assert student.prefix_cells(nb, [9, 10]) == [0, 1, 3, 4, 5]
+
+
+def test_colab_url() -> None:
+    assert student.colab_url("https://github.com/vae-book/vae-book", "student", "ko/04_kl.ipynb") == (
+        "https://colab.research.google.com/github/vae-book/vae-book/blob/student/ko/04_kl.ipynb")
+    assert student.colab_url("https://github.com/o/r.git/", "main", "/en/a.ipynb") == (
+        "https://colab.research.google.com/github/o/r/blob/main/en/a.ipynb")
+    for bad in ("https://gitlab.com/o/r", "https://github.com/o"):
+        with pytest.raises(ValueError):
+            student.colab_url(bad, "main", "a.ipynb")
+
+
+def test_launch_links_use_the_configured_repository(editions: Path) -> None:
+    url, _ = student.repository()
+    readme = (editions / "student" / "README.md").read_text(encoding="utf-8")
+    for lang in LANGS:
+        for path in student.chapter_notebooks(lang):
+            assert student.colab_url(url, student.STUDENT_BRANCH, f"{lang}/{path.name}") in readme
+            assert (editions / "student" / lang / path.name).is_file()
+            assert (editions / "instructor" / lang / path.name).is_file()
+
+
+def test_publish_branch_leaves_worktree_and_index_alone(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True, text=True).stdout  # noqa: E731
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (repo / "a.txt").write_text("a\n")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "a")
+    folder = tmp_path / "student"
+    (folder / "ko").mkdir(parents=True)
+    (folder / "ko" / "x.ipynb").write_text("{}\n")
+    first = student.publish_branch(folder, "student", repo)
+    (folder / "ko" / "x.ipynb").write_text('{"v": 2}\n')
+    second = student.publish_branch(folder, "student", repo)
+    assert git("ls-tree", "-r", "--name-only", "student").split() == ["ko/x.ipynb"]
+    assert git("show", "student:ko/x.ipynb") == '{"v": 2}\n'
+    assert git("rev-parse", "student^").strip() == first and git("rev-parse", "student").strip() == second
+    assert git("status", "--porcelain") == "" and git("branch", "--show-current").strip() == "main"
+
+
+def test_cli_help_and_student_command(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    helptext = subprocess.run([sys.executable, "-m", "book", "--help"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, check=True).stdout
+    assert "--quiet" not in helptext and "student" in helptext and "pdf" in helptext
+    done = subprocess.run([sys.executable, "-m", "book", "student", "--out", str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "student" / "README.md").is_file()
+    assert len(list((tmp_path / "student" / "ko").glob("*.ipynb"))) == len(student.chapter_notebooks("ko"))
+
+
+# ------------------------------------------------------------------------------------------
+# the chapters
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_coding_exercise_follows_the_convention(lang: str) -> None:
+    problems = student.convention_problems(lang)
+    assert not problems, f"{len(problems)} departure(s) from the coding-exercise convention:\n" + "\n".join(problems)
+
+
+def test_both_editions_have_the_same_exercises() -> None:
+    for coding_only in (False, True):
+        ko, en = student.labels("ko", coding_only), student.labels("en", coding_only)
+        assert ko == en, {name: (ko.get(name), en.get(name)) for name in set(ko) | set(en) if ko.get(name) != en.get(name)}
+    converted = {lang: {(p.name, e.label) for p in student.chapter_notebooks(lang)
+                        for e in student.exercises(student.load_notebook(p)) if e.solution_cell is not None}
+                 for lang in LANGS}
+    assert converted["ko"] == converted["en"], converted["ko"] ^ converted["en"]
+
+
+def _check_cells() -> list[tuple[str, str, int]]:
+    return [(lang, p.name, e.check_cell) for lang in LANGS for p in student.chapter_notebooks(lang)
+            for e in student.exercises(student.load_notebook(p)) if e.check_cell is not None]
+
+
+def test_every_assert_of_a_check_cell_says_what_is_wrong() -> None:
+    missing = []
+    for lang, name, index in _check_cells():
+        code = student.cell_source(student.load_notebook(ROOT / "chapters" / lang / name)["cells"][index])
+        for node in ast.walk(student._parse(code)):
+            if isinstance(node, ast.Assert) and node.msg is None:
+                missing.append(f"{lang}/{name} cell {index} line {node.lineno}")
+    assert not missing, "asserts without a message in exercise-check cells:\n" + "\n".join(missing)
+
+
+def _significant(lines, elsewhere: str) -> list[str]:
+    """Lines long enough to be telling that do not occur in the kept part of the source."""
+    out = []
+    for line in lines:
+        s = line.strip()
+        if len(s) >= 12 and s not in elsewhere and not s.startswith((":class:", "```", ":::")):
+            out.append(s)
+    return out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_solution_text_in_the_student_edition(lang: str, editions: Path) -> None:
+    leaks = []
+    for path in student.chapter_notebooks(lang):
+        nb = student.load_notebook(path)
+        given = student.load_notebook(editions / "student" / lang / path.name)
+        given_text = "\n".join(student.cell_source(c) for c in given["cells"])
+        assert "{solution" not in given_text and student.BEGIN not in given_text and student.END not in given_text
+        assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
+                   for c in given["cells"] if c["cell_type"] == "code"), path.name
+        # what the source says outside its solutions: lines found there may legitimately reappear
+        hidden = student.hidden_solution_cells(nb)
+        kept, secret = [], []
+        for index, cell in enumerate(nb["cells"]):
+            src = student.cell_source(cell)
+            if index in hidden:
+                secret += src.splitlines()
+            elif cell["cell_type"] == "markdown":
+                kept.append(student.remove_directives(src, "solution"))
+                secret += [line for d in student.directives(src, "solution") for line in d.body.splitlines()]
+            elif "exercise-solution" in student.cell_tags(cell):
+                lines = src.splitlines()
+                inside = set()
+                for begin, end in student.solution_regions(src):
+                    inside.update(range(begin, end + 1))
+                    secret += lines[begin + 1:end]
+                kept.append("\n".join(line for k, line in enumerate(lines) if k not in inside))
+            else:
+                kept.append(src)
+        elsewhere = "\n".join(kept)
+        for line in _significant(secret, elsewhere):
+            if line in given_text:
+                leaks.append(f"{lang}/{path.name}: {line[:80]}")
+    assert not leaks, "solution text in the student edition:\n" + "\n".join(leaks)
+
+
+# ------------------------------------------------------------------------------------------
+# executing each coding exercise: reference passes, stub fails with a helpful message
+
+
+class Kernel:
+    """A Jupyter kernel (this environment's python3) that runs code and reports the error, if any."""
+
+    def __init__(self, cwd: Path) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120)
+
+    def run(self, code: str, timeout: float = 900) -> tuple[str, str] | None:
+        """Execute ``code``; ``None`` if it succeeded, else ``(exception name, message)``."""
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None, allow_stdin=False)
+        content = reply["content"]
+        return (content["ename"], content["evalue"]) if content["status"] == "error" else None
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+SNAPSHOT = "_vae_snapshot = dict(globals())"
+RESTORE = "(lambda saved: (globals().clear(), globals().update(saved)))(_vae_snapshot)"
+
+
+def run_exercises(nb: dict, given: dict, lang: str, cwd: Path) -> list[str]:
+    """Run every converted coding exercise of ``nb`` (source) and ``given`` (student copy).
+
+    For each exercise, in one kernel: ``%reset -f``; the prefix cells; a snapshot of the
+    namespace; the reference solution and check (must pass); the namespace restored; the stub
+    from the student copy and the check (must fail with NotImplementedError naming the exercise,
+    or an AssertionError with a message). Returns the failures as sentences.
+    """
+    failures: list[str] = []
+    stubs = {e.label: e for e in student.exercises(given) if e.solution_cell is not None}
+    todo = [e for e in student.exercises(nb) if e.solution_cell is not None and e.check_cell is not None]
+    if not todo:
+        return failures
+    kernel = Kernel(cwd)
+    try:
+        for ex in todo:
+            name = ex.display_name(lang)
+            kernel.run("%reset -f")
+            for index in student.prefix_cells(nb, [ex.solution_cell, ex.check_cell]):
+                error = kernel.run(student.cell_source(nb["cells"][index]))
+                if error:
+                    failures.append(f"{name}: prefix cell {index} failed: {error[0]}: {error[1][:300]}")
+                    break
+            else:
+                assert kernel.run(SNAPSHOT) is None
+                for index, what in ((ex.solution_cell, "reference solution"), (ex.check_cell, "check")):
+                    error = kernel.run(student.cell_source(nb["cells"][index]))
+                    if error:
+                        failures.append(f"{name}: the {what} failed with the reference solution: {error[0]}: "
+                                        f"{error[1][:300]} (if it needs earlier cells that define no name it reads, "
+                                        "tag its solution cell 'exercise-needs-prefix')")
+                        break
+                assert kernel.run(RESTORE) is None
+                stub = stubs.get(ex.label)
+                if stub is None or stub.check_cell is None:
+                    failures.append(f"{name}: no stub or no check cell in the student edition")
+                    continue
+                error = kernel.run(student.cell_source(given["cells"][stub.solution_cell]))
+                error = error or kernel.run(student.cell_source(given["cells"][stub.check_cell]))
+                if error is None:
+                    failures.append(f"{name}: the check passes with the stub: it does not test the student's code")
+                elif error[0] == "NotImplementedError":
+                    if ex.label not in error[1]:
+                        failures.append(f"{name}: NotImplementedError without the exercise's name: {error[1][:200]}")
+                elif error[0] != "AssertionError" or not error[1].strip():
+                    failures.append(f"{name}: the stub fails with {error[0]}: {error[1][:200]!r}, "
+                                    "not with a NotImplementedError or an AssertionError that says what is wrong")
+    finally:
+        kernel.close()
+    return failures
+
+
+def test_toy_exercise_reference_passes_and_stub_fails(tmp_path: Path) -> None:
+    nb = _toy_notebook()
+    given = student.student_notebook(nb, "en")
+    assert run_exercises(nb, given, "en", tmp_path) == []
+    # a check that does not call the student's function is caught
+    broken = _toy_notebook()
+    broken["cells"][10]["source"] = ["assert 2 * 3.0 == 6.0, 'always true'\n"]
+    failures = run_exercises(broken, student.student_notebook(broken, "en"), "en", tmp_path)
+    assert len(failures) == 1 and "passes with the stub" in failures[0]
+
+
+def _converted() -> list[tuple[str, str]]:
+    return [(lang, p.name) for lang in LANGS for p in student.chapter_notebooks(lang)
+            if any(e.solution_cell is not None for e in student.exercises(student.load_notebook(p)))]
+
+
+@pytest.mark.parametrize(("lang", "name"), _converted())
+def test_reference_passes_and_stub_fails(lang: str, name: str) -> None:
+    path = ROOT / "chapters" / lang / name
+    nb = student.load_notebook(path)
+    given = student.student_notebook(nb, lang)
+    failures = run_exercises(nb, given, lang, path.parent)
+    assert not failures, "\n".join(failures)
