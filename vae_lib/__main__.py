@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import re
 import shlex
 import sys
 import time
@@ -92,7 +92,8 @@ def _in_cli_words(err: VaeLibError) -> VaeLibError:
     """The same error, with the Python argument names replaced by the options of this command line."""
     message = str(err)
     for python, cli in CLI_NAMES.items():
-        message = message.replace(f"{python} must", f"{cli} must").replace(f"[0, {python}", f"[0, {cli}")
+        message = re.sub(rf"(?<![\w-]){re.escape(python)}(?= must)", cli, message)
+        message = message.replace(f"[0, {python}", f"[0, {cli}")
     message = message.replace("use beta=1, kl_warmup_epochs=0, no labels", "use --beta 1 and --kl-warmup 0")
     return VaeLibError(message)
 

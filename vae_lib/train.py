@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import tempfile
 import time
 import warnings
@@ -495,10 +496,13 @@ def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if "weights_only" in str(err) or "Weights only load failed" in str(err):
+        text = str(err)
+        if "Unsupported global" in text or "GLOBAL " in text or "Unsupported class" in text or "reduce" in text:
+            found = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" ({found.group(1)})" if found else ""
             raise CheckpointError(
-                f"refusing to load {path}: it holds pickled Python objects beyond tensors and plain types, which "
-                "could run arbitrary code; vae_lib only loads files written by save_checkpoint"
+                f"refusing to load {path}: it holds a pickled Python object{what} beyond tensors and plain types, "
+                "which could run arbitrary code; vae_lib only loads files written by save_checkpoint"
             ) from None
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated pickle data); "
                               "train again or restore the file") from None
