@@ -114,15 +114,16 @@ def _duration(seconds: float) -> str:
 
 
 def estimate_evaluation_seconds(model: VAE, n: int, k: int, iwae_k: int, device: torch.device,
-                                batch_size: int = 100, max_rows: int = 50_000) -> float:
+                                batch_size: int = 100, max_rows: int | None = None) -> float:
     """Seconds ``evaluate`` would take for ``n`` images: one timed chunk of the same shape, scaled.
 
     The cost is the (k + iwae_k + 1) decoder passes per image; ``evaluate`` draws them in
-    chunks of at most ``max_rows`` rows, so one chunk of that very shape is timed (about 1/10
-    of a batch at k = 5000) and the time scaled linearly.
+    chunks of at most ``max_rows`` rows, so one chunk of that very shape is timed (a small
+    part of one batch at k = 5000) and the time scaled linearly.
     """
     from .objectives import log_px_importance
 
+    max_rows = max_rows or (8192 if device.type == "cpu" else 50_000)  # as evaluate chooses
     was_training, home = model.training, next(model.parameters()).device
     model.to(device).eval()
     batch = min(batch_size, n)

@@ -84,7 +84,7 @@ def evaluate(
     device: str | torch.device | None = None,
     seed: int = 0,
     progress: bool | str = "auto",
-    max_rows: int = 50_000,
+    max_rows: int | None = None,
 ) -> dict[str, float]:
     """Evaluate ``model`` on binary images ``x [N, D]``; returns per-example means in nats.
 
@@ -92,8 +92,12 @@ def evaluate(
     ``iwae_k`` samples), ``log_px`` and ``nll = -log_px`` (importance sampling with ``k`` samples),
     their standard errors over examples (``*_stderr``), ``n``, ``k``, ``iwae_k`` and ``seconds``.
     The work runs on ``device`` in eval mode; afterwards the model is back on the device and in
-    the mode it had. Cost: about (2 + iwae_k + k) decoder passes per image.
+    the mode it had. Cost: about (1 + iwae_k + k) decoder passes per image, drawn in chunks of
+    at most ``max_rows`` decoder rows (None: 8192 on the CPU, where chunks that stay in the cache
+    run twice as fast as 50,000-row ones, and 50,000 on a GPU).
     """
+    max_rows = (8192 if select_device(device).type == "cpu" else 50_000) if max_rows is None else max_rows
+    _positive_int("max_rows", max_rows)
     _positive_int("k (number of importance samples)", k)
     _positive_int("iwae_k", iwae_k)
     _positive_int("batch_size", batch_size)

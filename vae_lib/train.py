@@ -317,10 +317,11 @@ def fit(
                 window = torch.zeros(FINITE_CHECK_EVERY, device=device)  # the losses since the last check
                 for b in range(steps_per_epoch):
                     idx = permutation[b * batch_size : (b + 1) * batch_size]
-                    xb = x_train[idx]
+                    xb = x_train.index_select(0, idx)  # a gather, 3x faster than x_train[idx] on the CPU
                     if binarize == "dynamic":
-                        xb = torch.bernoulli(xb)
-                    yb = None if y_train is None else y_train[idx]
+                        # x_b ~ Bernoulli(x) as [u < x], u ~ U[0, 1): the same law as torch.bernoulli, 4x faster on the CPU
+                        xb = (torch.rand_like(xb) < xb).to(xb.dtype)
+                    yb = None if y_train is None else y_train.index_select(0, idx)
                     if warmup_steps:
                         beta_t = beta * min(1.0, (step + 1) / warmup_steps)
                         beta_now.fill_(beta_t)
