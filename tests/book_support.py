@@ -88,3 +88,265 @@ def ensure_site() -> Path:
                     + result.stdout[-8000:] + result.stderr[-4000:]
                 )
     return SITE
+
+
+# --- the built site in a real browser (tests/test_browser.py and the audit CLI below) ---------
+
+#: Widths at which the book is checked: a desktop window and a phone (iPhone 12-14 portrait).
+WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
+
+
+def serve(site: Path):
+    """Serve ``site`` over HTTP on a free port of 127.0.0.1; returns ``(base_url, server)``.
+
+    file:// would block the web fonts and the search page's fetches, so pages are served.
+    Call ``server.shutdown()`` when done.
+    """
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def chromium_paths() -> tuple[str | None, str | None]:
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    return chromium, shutil.which("chromedriver")
+
+
+def make_driver(width: int = 1400, height: int = 900, lang: str = "ko"):
+    """Headless Chromium with THE NETWORK BLOCKED: every host name except 127.0.0.1 fails to resolve.
+
+    Performance and browser logs are recorded, so :func:`network_log` and :func:`console_errors`
+    can say which requests failed or left the site and what the console said. The cache is
+    disabled, so every page is measured as a first visit.
+    """
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={width},{height}", f"--lang={lang}", "--hide-scrollbars",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync", "--disable-default-apps"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    # the CSS viewport (not the window) gets exactly the asked width
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+    return driver
+
+
+def network_log(driver, base_url: str) -> dict[str, list[str]]:
+    """Requests since the last call: ``{"outside": [...], "failed": [...]}`` (URLs, deduplicated)."""
+    import json as _json
+
+    outside, failed, urls = [], [], {}
+    for entry in driver.get_log("performance"):
+        msg = _json.loads(entry["message"])["message"]
+        params = msg.get("params", {})
+        if msg["method"] == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            urls[params["requestId"]] = url
+            if not (url.startswith(base_url) or url.startswith(("data:", "blob:", "about:"))):
+                outside.append(url)
+        elif msg["method"] == "Network.loadingFailed" and not params.get("canceled"):
+            failed.append(f"{urls.get(params['requestId'], '?')} ({params.get('errorText')})")
+        elif msg["method"] == "Network.responseReceived" and params["response"]["status"] >= 400:
+            failed.append(f"{params['response']['url']} (HTTP {params['response']['status']})")
+    return {"outside": sorted(set(outside)), "failed": sorted(set(failed))}
+
+
+def console_errors(driver) -> list[str]:
+    """Console messages of level SEVERE since the last call (errors, uncaught exceptions, 404s)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def wait_for_mathjax(driver, timeout_ms: int = 30000) -> str:
+    """``'typeset'`` once MathJax finished (or ``'no math'`` on a page without MathJax)."""
+    return driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1], start = Date.now(), limit = arguments[0];
+        (function poll() {
+          if (!document.querySelector('script[src*="mathjax"]') && !window.MathJax) { done('no math'); return; }
+          if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+            MathJax.startup.promise.then(() => done('typeset'), (e) => done('error: ' + e));
+          } else if (Date.now() - start > limit) { done('MathJax never loaded'); }
+          else { setTimeout(poll, 100); }
+        })();
+        """,
+        timeout_ms,
+    )
+
+
+#: JavaScript: every display equation, its TeX (saved before typesetting is not possible, so the
+#: MathJax internal source), its width and the width of its column; plus page-level overflow.
+_MEASURE_JS = r"""
+const out = [];
+const doc = MathJax && MathJax.startup && MathJax.startup.document;
+const texOf = new Map();
+if (doc) { for (const item of doc.math) { if (item.display && item.typesetRoot) texOf.set(item.typesetRoot, item.math); } }
+document.querySelectorAll('mjx-container[display="true"]').forEach((c) => {
+  const box = c.closest('div.math') || c.parentElement;
+  const math = c.querySelector('mjx-math');
+  const w = math ? math.getBoundingClientRect().width : c.scrollWidth;
+  const col = box.clientWidth;
+  const r = c.getBoundingClientRect();
+  const scroller = getComputedStyle(box).overflowX;
+  const label = (box.id || '').replace(/^equation-/, '');
+  let section = c.closest('section[id]');
+  out.push({label: label, tex: (texOf.get(c) || '').replace(/\s+/g, ' ').trim(), width: Math.round(w),
+            column: Math.round(col), scroll: scroller, visible: r.width > 0,
+            section: section ? section.id : '', hidden: !!c.closest('details:not([open])')});
+});
+const widest = document.documentElement.scrollWidth;
+return {equations: out, pageWidth: widest, viewport: window.innerWidth};
+"""
+
+
+def measure_equations(driver) -> dict:
+    """Display equations of the current page with their rendered width and column width (CSS px)."""
+    return driver.execute_script(_MEASURE_JS)
+
+
+def page_weight(driver) -> dict[str, int]:
+    """Bytes the current page loaded (decoded bodies): total and per kind (script, css, font, img, ...)."""
+    return driver.execute_script(
+        """
+        const kinds = {};
+        const nav = performance.getEntriesByType('navigation')[0];
+        kinds.html = nav ? nav.decodedBodySize : 0;
+        for (const r of performance.getEntriesByType('resource')) {
+          let k = r.initiatorType;
+          const u = r.name.split('?')[0];
+          if (/\\.(woff2?|ttf|otf|eot)$/.test(u)) k = 'font';
+          else if (/\\.css$/.test(u)) k = 'css';
+          else if (/\\.js$/.test(u)) k = 'script';
+          else if (/\\.(png|svg|jpe?g|gif|ico|webp)$/.test(u)) k = 'img';
+          kinds[k] = (kinds[k] || 0) + r.decodedBodySize;
+        }
+        kinds.total = Object.values(kinds).reduce((a, b) => a + b, 0);
+        return kinds;
+        """
+    )
+
+
+_OPEN_ALL_JS = r"""
+document.querySelectorAll('details').forEach((d) => { d.open = true; });
+document.querySelectorAll('.toggle-hidden').forEach((e) => e.classList.remove('toggle-hidden'));
+document.querySelectorAll('.dropdown, .toggle').forEach((e) => e.classList.add('toggle-shown'));
+"""
+
+
+def chapter_urls(lang: str) -> list[str]:
+    """Site-relative URLs of the chapter pages (index + every NN_*.ipynb) of one edition."""
+    return [f"{lang}/chapters/{lang}/index.html"] + [f"{lang}/chapters/{lang}/{nb.stem}.html" for nb in notebooks(lang)]
+
+
+def overflowing_equations(driver, url: str, tolerance: int = 1) -> list[dict]:
+    """Display equations of page ``url`` wider than their column (all hidden blocks opened)."""
+    driver.get(url)
+    wait_for_mathjax(driver)
+    driver.execute_script(_OPEN_ALL_JS)
+    data = measure_equations(driver)
+    return [e for e in data["equations"] if e["width"] > e["column"] + tolerance]
+
+
+def long_code_lines(path: Path, limit: int = 88) -> list[tuple[int, int, str]]:
+    """``(cell number, length, line)`` of every code line longer than ``limit`` (the Colab cell aside)."""
+    found = []
+    for i, cell in enumerate(load(path)["cells"], start=1):
+        if cell["cell_type"] != "code" or "colab-setup" in tags(cell):
+            continue
+        for line in source(cell).splitlines():
+            if len(line) > limit:
+                found.append((i, len(line), line))
+    return found
+
+
+def ruff_unformatted(paths: list[Path]) -> list[str]:
+    """Notebooks that ``ruff format --check --line-length 88`` would reformat (relative paths)."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--line-length", "88",
+                             *map(str, paths)], cwd=ROOT, capture_output=True, text=True)
+    bad = set()
+    for line in result.stdout.splitlines():  # "Would reformat: X" (older ruff) or "  --> X:cell 3:1:2"
+        m = re.match(r"\s*(?:Would reformat:|-->)\s*(\S+?\.ipynb)", line)
+        if m:
+            bad.add(Path(m.group(1)).resolve().relative_to(ROOT).as_posix())
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"ruff format failed: {result.stderr[-2000:]}")
+    return sorted(bad)
+
+
+def overflow_report(site: Path = SITE) -> str:
+    """Markdown: per chapter and edition, the display equations wider than their column at 1400 and
+    390 px, and the code lines over 88 columns per notebook."""
+    import datetime
+
+    base, server = serve(site)
+    rows: dict[tuple[str, str], list[str]] = {}
+    try:
+        for name, (width, height) in WIDTHS.items():
+            driver = make_driver(width, height)
+            try:
+                for lang in EDITIONS:
+                    for rel in chapter_urls(lang):
+                        for e in overflowing_equations(driver, f"{base}/{rel}"):
+                            what = f"`{e['label']}`" if e["label"] else f"`{e['tex'][:60]}`"
+                            rows.setdefault((rel, lang), []).append(
+                                f"| {width} | {what} | {e['width']} px | {e['column']} px | {e['section']} |")
+            finally:
+                driver.quit()
+    finally:
+        server.shutdown()
+    now = datetime.datetime.now().strftime("%H:%M")
+    out = [f"# Overflow report (generated {now} by `python tests/book_support.py overflow` from `_build/html`)", "",
+           "Display equations wider than the text column (MathJax-rendered width vs column width, CSS px;",
+           "hidden blocks such as solutions opened). At 390 px at most two per chapter may remain, and they",
+           "scroll in their own box; at 1400 px none. Label = the equation's `(label)`, else its first 60 TeX chars.",
+           ""]
+    for lang in EDITIONS:
+        out += [f"## Edition `{lang}`", ""]
+        for rel in chapter_urls(lang):
+            eqs = rows.get((rel, lang), [])
+            n1400 = sum(1 for r in eqs if r.startswith("| 1400"))
+            out.append(f"### {Path(rel).stem} — {n1400} at 1400 px, {len(eqs) - n1400} at 390 px")
+            if eqs:
+                out += ["", "| px | equation | width | column | section |", "|---|---|---|---|---|", *eqs]
+            out.append("")
+    out += ["## Code lines over 88 columns (source of code cells, Colab cell aside)", ""]
+    unformatted = set(ruff_unformatted(notebooks()))
+    for path in notebooks():
+        rel = path.relative_to(ROOT).as_posix()
+        lines = long_code_lines(path)
+        flag = "ruff format --check: would reformat" if rel in unformatted else "ruff format --check: ok"
+        out.append(f"- `{rel}`: {len(lines)} line(s) > 88; {flag}"
+                   + "".join(f"\n    - cell {c}: {n} chars: `{t.strip()[:70]}`" for c, n, t in lines[:8])
+                   + (f"\n    - ... {len(lines) - 8} more" if len(lines) > 8 else ""))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python tests/book_support.py overflow [OUT.md]
+    if len(sys.argv) >= 2 and sys.argv[1] == "overflow":
+        text = overflow_report()
+        if len(sys.argv) > 2:
+            Path(sys.argv[2]).write_text(text, encoding="utf-8")
+        print(text)
+    else:
+        raise SystemExit("usage: python tests/book_support.py overflow [OUT.md]")

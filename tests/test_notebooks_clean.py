@@ -116,3 +116,26 @@ def test_colab_cell_is_formatted() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "--line-length", "88", "-"],
                             input=code, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_notebook_code_is_ruff_formatted() -> None:
+    """Item 7: `ruff format --check --line-length 88` passes on every notebook (run it without
+    --check to fix: ``ruff format --line-length 88 chapters/<lang>/NN_*.ipynb``)."""
+    from book_support import ruff_unformatted
+
+    bad = ruff_unformatted(NOTEBOOKS)
+    assert not bad, "not ruff-formatted (ruff format --line-length 88 FILE):\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_shown_code_lines_are_at_most_88_columns(path: Path) -> None:
+    """Item 7: every line of a code cell the reader sees is <= 88 characters (ruff cannot split long
+    strings or comments: shorten them by hand). Cells removed from the page (the Colab and the
+    ``lang`` cell: ``remove-cell``/``remove-input``) are exempt."""
+    from book_support import long_code_lines
+
+    shown = {i for i, c in enumerate(load(path)["cells"], start=1)
+             if not {"remove-cell", "remove-input"} & set(tags(c))}
+    long = [(cell, n, line) for cell, n, line in long_code_lines(path) if cell in shown]
+    assert not long, f"{path.name}: {len(long)} shown code line(s) > 88 columns:\n" + "\n".join(
+        f"  cell {cell}: {n} chars: {line.strip()[:70]}" for cell, n, line in long[:15])

@@ -364,3 +364,33 @@ def test_bad_inputs_raise_value_error(call, match):
 def test_tuple_decoder_output_raises_type_error():
     with pytest.raises(TypeError, match="Gaussian decoder"):
         plots.plot_interpolation(lambda z: (torch.zeros(z.shape[0], 784),) * 2, torch.zeros(2), torch.ones(2))
+
+
+def test_book_style_keeps_the_smallest_text_at_least_9_px_as_displayed():
+    """Tick labels and legends of the book's figures stay >= 9 CSS px at the smallest display
+    scale that the book's CSS allows, and the CSS states that scale."""
+    from pathlib import Path
+
+    from vae_lib import plots
+
+    assert plots.smallest_font_px(scale=plots.BOOK_MIN_DISPLAY_SCALE) >= 9.0
+    # matplotlib's own defaults (10 pt ticks at 100 dpi) would not be: the check can fail
+    assert plots.smallest_font_px(rc={"figure.dpi": 100, "font.size": 10, "xtick.labelsize": "medium",
+                                      "ytick.labelsize": "medium", "legend.fontsize": "medium"},
+                                  scale=0.5) < 9.0
+    css = (Path(__file__).resolve().parent.parent / "book" / "_static" / "book.css").read_text(encoding="utf-8")
+    assert f"var(--w) * {plots.BOOK_MIN_DISPLAY_SCALE}" in css
+
+
+def test_use_book_style_applies_the_rc_and_mathtext_renders():
+    from vae_lib import plots
+
+    with plt.rc_context():
+        plots.use_book_style()
+        for key, value in plots.BOOK_RC.items():
+            assert plt.rcParams[key] == value, key
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1], label=r"$-\mathbb{E}[\log p(x\mid z)]$")
+        ax.legend()
+        fig.canvas.draw()  # mathtext in a legend parses and draws
+        plt.close(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from html.parser import HTMLParser
@@ -15,6 +16,7 @@ import yaml
 from book_support import EDITIONS, ROOT, ensure_site, notebooks
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import book_site  # noqa: E402
 import korean_search  # noqa: E402
 import lang_switch  # noqa: E402
 
@@ -234,3 +236,302 @@ def test_tables_displayed_by_code_cells_are_rendered(site: Path) -> None:
             html = (site / lang / "chapters" / lang / f"{page}.html").read_text(encoding="utf-8")
             # (with the default CommonMark renderer the output tables stay as "| a | b |" paragraphs: 0 and 1 tables)
             assert html.count("<table") >= tables, f"{lang}/{page}: expected at least {tables} tables"
+
+
+# --- the rendered book as its readers see it (issue 10) -------------------------------------------
+
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+
+
+class Resources(HTMLParser):
+    """What a page LOADS (scripts, styles, icons, images, frames, preloads): not ordinary links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.loads: list[str] = []
+        self.inline: list[str] = []
+        self._in_script = False
+        self._script_type = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag in ("script", "img", "iframe", "source", "audio", "video", "embed") and a.get("src"):
+            self.loads.append(a["src"])
+        if tag == "link" and a.get("href") and set(a.get("rel", "").split()) & {"stylesheet", "icon", "preload", "modulepreload", "manifest"}:
+            self.loads.append(a["href"])
+        if "style" in a:
+            self.loads += re.findall(r"url\(['\"]?([^)'\"]+)", a["style"])
+        if tag == "script":
+            self._in_script, self._script_type = True, a.get("type", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline.append(f"{self._script_type}|{data}")
+
+
+def _resources(path: Path) -> Resources:
+    parser = Resources()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_no_page_loads_anything_from_outside_the_site(site: Path) -> None:
+    """Item 1: scripts, styles, fonts, images come from the site itself (links may point outside)."""
+    bad = []
+    for path in html_files(site):
+        res = _resources(path)
+        bad += [f"{path.relative_to(site)}: loads {u}" for u in res.loads if _EXTERNAL.match(u)]
+        for body in res.inline:  # scripts that would fetch from a CDN (MathJax config, widget managers)
+            for url in re.findall(r"https?://[^\s\"'`]+", body):
+                if re.search(r"\.(?:js|css|woff2?)\b|cdn|unpkg", url):
+                    bad.append(f"{path.relative_to(site)}: inline script refers to {url}")
+    for css in site.rglob("*.css"):
+        for url in re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", css.read_text(encoding="utf-8", errors="replace")):
+            bad.append(f"{css.relative_to(site)}: url({url})")
+    assert not bad, "\n".join(sorted(set(bad))[:40])
+
+
+def test_no_widget_state_and_no_thebe(site: Path) -> None:
+    """Item 1: no notebook widget state (it pulled require.js and the widget manager from CDNs) and
+    no thebe configuration (unused; it declared THEBE_JS_URL twice, a console error on every page)."""
+    bad = []
+    for path in html_files(site):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("application/vnd.jupyter.widget-state+json", "application/vnd.jupyter.widget-view+json",
+                       "THEBE_JS_URL", "text/x-thebe-config", "require.min.js", "html-manager"):
+            if needle in text:
+                bad.append(f"{path.relative_to(site)}: {needle}")
+    assert not bad, "\n".join(bad[:40])
+
+
+def test_search_index_is_loaded_only_by_the_search_page(site: Path) -> None:
+    """Item 11: the ~300 KB searchindex.js is not part of every page's weight."""
+    for lang in EDITIONS:
+        assert any("searchindex.js" in u for u in _resources(site / lang / "search.html").loads)
+        for path in chapter_pages(site, lang):
+            loads = _resources(path).loads
+            assert not [u for u in loads if "searchindex.js" in u or "searchtools.js" in u], path.relative_to(site)
+
+
+def test_icon_font_is_a_subset(site: Path) -> None:
+    """Item 11: Font Awesome's 1.45 MB bundle is cut to the icons the pages use, and those are all in it."""
+    for lang in EDITIONS:
+        bundle = site / lang / "_static" / "scripts" / "fontawesome.js"
+        text = bundle.read_text(encoding="utf-8")
+        assert len(text.encode()) < 200_000, f"{bundle.relative_to(site)}: {len(text.encode())} bytes"
+        used = set()
+        for path in chapter_pages(site, lang):
+            used |= set(re.findall(r'class="[^"]*\bfa-(?:solid|brands|regular)\b[^"]*\bfa-([a-z0-9-]+)', path.read_text(encoding="utf-8")))
+            used |= set(re.findall(r'class="[^"]*\bfa[sb] fa-([a-z0-9-]+)', path.read_text(encoding="utf-8")))
+        missing = [icon for icon in used if not re.search(rf'"?{re.escape(icon)}"?:\[\d+,\d+,', text)]
+        assert not missing, f"icons used but not in the subset: {missing}"
+
+
+def test_mathjax_is_the_smallest_local_component(site: Path) -> None:
+    for lang in EDITIONS:
+        loads = _resources(site / lang / "chapters" / lang / "04_kl_divergence.html").loads
+        mathjax = [u for u in loads if "mathjax" in u.lower()]
+        assert mathjax and all(u.split("?")[0].endswith("mathjax/tex-chtml.js") for u in mathjax), mathjax
+        assert (site / lang / "_static" / "mathjax" / "newcm" / "chtml" / "woff2").is_dir()
+
+
+def test_every_image_has_a_real_alt_text_in_its_language(site: Path) -> None:
+    """Item 6: no alt is missing or a file path; output images of the Korean edition have Korean alt text."""
+    bad = []
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang):
+            for m in re.finditer(r"<img\b[^>]*>", path.read_text(encoding="utf-8")):
+                tag = m.group(0)
+                alt = re.search(r'\balt="([^"]*)"', tag)
+                src = re.search(r'\bsrc="([^"]*)"', tag)
+                where = f"{path.relative_to(site)}: {src.group(1) if src else tag[:60]}"
+                if not alt or not alt.group(1).strip():
+                    bad.append(f"{where}: no alt")
+                elif "/" in alt.group(1) or re.search(r"\.(png|svg|jpe?g|gif)$", alt.group(1)):
+                    bad.append(f"{where}: alt is a path: {alt.group(1)}")
+                elif lang == "ko" and "_images/" in (src.group(1) if src else "") and not re.search("[가-힣]", alt.group(1)):
+                    bad.append(f"{where}: alt not in Korean: {alt.group(1)}")
+    assert not bad, "\n".join(bad[:40])
+
+
+def _ko_ui_leftovers(text: str) -> list[str]:
+    found = []
+    for m in re.finditer(r'\b(?:title|aria-label|placeholder|alt|data-bs-title)="([^"]*)"', text):
+        if m.group(1).strip() in book_site.UI_KO:
+            found.append(m.group(0))
+    body = re.sub(r"<(script|style|pre)\b.*?</\1>", "", text, flags=re.S)
+    for m in re.finditer(r">\s*([^<>]+?)\s*<", body):
+        if m.group(1) in book_site.UI_KO and m.group(1) not in ("Page", "Main", "Home", "Proof", "Copy"):
+            found.append(m.group(1))
+    for needle in ("Proof.", "으로 VAE", "© Copyright", "Show code cell", "Hide code cell"):
+        if needle in body:
+            found.append(needle)
+    return found
+
+
+def test_korean_edition_shows_korean_ui(site: Path) -> None:
+    """Item 3: no English UI string (tooltips, ARIA labels, toggles, footer, "Proof.") in the Korean edition,
+    including the search page, the indices and the 404 page."""
+    pages = chapter_pages(site, "ko") + [site / "ko" / n for n in ("search.html", "genindex.html", "prf-prf.html")]
+    bad = [f"{p.relative_to(site)}: {s}" for p in pages if p.is_file() for s in _ko_ui_leftovers(p.read_text(encoding="utf-8"))]
+    assert not bad, "\n".join(bad[:60])
+    assert "증명." in (site / "ko" / "chapters" / "ko" / "04_kl_divergence.html").read_text(encoding="utf-8")
+    not_found = (site / "404.html").read_text(encoding="utf-8")
+    assert 'lang="ko"' in not_found and "페이지를 찾을 수 없습니다" in not_found
+    # and the English edition stays English
+    en = (site / "en" / "chapters" / "en" / "04_kl_divergence.html").read_text(encoding="utf-8")
+    assert "Proof." in en and "Show code cell source" in en and "증명." not in en
+
+
+def _chapter_number(path: Path) -> int | None:
+    m = re.match(r"(\d\d)_", path.stem)
+    return int(m.group(1)) if m else None
+
+
+def test_numbering_is_per_chapter(site: Path) -> None:
+    """Item 4: in chapter N, equations are (N.k), figures/tables/theorems/exercises "그림 N.k"... and
+    titles carry no doubled number ("4. 04. ...")."""
+    bad, seen = [], 0
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang)[1:]:
+            n = _chapter_number(path)
+            text = path.read_text(encoding="utf-8")
+            title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+            h1 = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)
+            h1_text = re.sub(r"<[^>]+>", "", h1.group(1)) if h1 else ""
+            if re.match(r"\s*\d+\.\s*\d\d\.", h1_text) or re.match(r"\s*\d\d\.\s", title):
+                bad.append(f"{path.relative_to(site)}: doubled number in title {title!r} / {h1_text.strip()!r}")
+            if not n:
+                continue
+            numbers = re.findall(r'<span class="eqno">\((\d+(?:\.\d+)*)\)', text)
+            numbers += re.findall(r'<span class="caption-number">[^<\d]*(\d+(?:\.\d+)*)', text)
+            seen += len(numbers)
+            bad += [f"{path.relative_to(site)}: number {x} is not {n}.k" for x in numbers if not re.fullmatch(rf"{n}\.\d+", x)]
+            # references in the text resolve to the same kind of numbers
+            for ref in re.findall(r'<span class="(?:std std-numref|std std-ref)">([^<]*)</span>', text):
+                if "??" in ref or "None" in ref:
+                    bad.append(f"{path.relative_to(site)}: unresolved reference {ref!r}")
+    assert seen > 50, "no numbered equations/figures found: is numfig on?"
+    assert not bad, "\n".join(bad[:40])
+
+
+def test_shown_code_lines_fit_in_88_columns(site: Path) -> None:
+    """Item 7: the code a reader sees (input cells of every chapter page) is at most 88 columns wide."""
+    from html import unescape
+
+    bad = []
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang):
+            text = path.read_text(encoding="utf-8")
+            for block in re.findall(r'<div class="cell_input[^"]*"[^>]*>.*?<pre>(.*?)</pre>', text, re.S):
+                for line in unescape(re.sub(r"<[^>]+>", "", block)).splitlines():
+                    if len(line) > 88:
+                        bad.append(f"{path.relative_to(site)}: {len(line)} chars: {line.strip()[:60]}")
+    assert not bad, f"{len(bad)} shown code lines > 88 columns:\n" + "\n".join(bad[:40])
+
+
+def test_no_stray_object_reprs_in_outputs(site: Path) -> None:
+    """Item 7: no ``<torch._C.Generator at 0x...>``-style reprs in the outputs."""
+    bad = []
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang):
+            for m in re.finditer(r"&lt;[\w.]+ (?:object )?at 0x[0-9a-f]+&gt;", path.read_text(encoding="utf-8")):
+                bad.append(f"{path.relative_to(site)}: {m.group(0)}")
+    assert not bad, "\n".join(bad[:40])
+
+
+def test_favicon_and_404_page(site: Path) -> None:
+    assert (site / "favicon.svg").is_file() and (site / "404.html").is_file()
+    for lang in EDITIONS:
+        for path in [site / lang / "search.html", *chapter_pages(site, lang)]:
+            icons = [u for u in _resources(path).loads if "favicon" in u]
+            assert icons and (path.parent / icons[0]).resolve().is_file(), f"{path.relative_to(site)}: no favicon"
+
+
+def test_language_switch_on_index_and_search_pages_too(site: Path) -> None:
+    """Item 9: genindex, search and the proof index have the switch as well."""
+    for lang, other in (("ko", "en"), ("en", "ko")):
+        for name in ("genindex.html", "search.html", "prf-prf.html"):
+            p = site / lang / name
+            if not p.is_file():
+                continue
+            switches = [a for a in page(p).anchors if "lang-switch" in a.get("class", "").split()]
+            assert len(switches) == 1, f"{p.relative_to(site)}: {len(switches)} language switches"
+            assert (p.parent / switches[0]["href"]).resolve() == (site / other / name).resolve()
+
+
+def test_one_search_entry_and_no_doubled_title(site: Path) -> None:
+    """Item 9: the sidebar's search box is the only one; the book title is shown once in the sidebar."""
+    for lang in EDITIONS:
+        text = (site / lang / "chapters" / lang / "04_kl_divergence.html").read_text(encoding="utf-8")
+        header = re.search(r'<header id="pst-header".*?</header>', text, re.S)
+        assert header is None or "search-button-field" not in header.group(0).split("navbar-persistent--mobile")[0]
+        title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"] if lang == "ko" else None
+        nav = re.search(r'<nav class="bd-docs-nav.*?</nav>', text, re.S)
+        if title and nav:
+            assert title not in nav.group(0), "the book title is repeated in the sidebar navigation"
+
+
+def test_build_fingerprint_follows_the_data_the_notebooks_can_load(tmp_path: Path, monkeypatch) -> None:
+    """Item 12: a notebook cached on the 8x8 fallback is never reused once MNIST is there."""
+    from book import build
+
+    no_data = {"folder": "x", "files": {}, "mnist": False, "binarized_mnist": False, "scikit_learn": True}
+    with_data = {**no_data, "files": {"mnist/train-images-idx3-ubyte.gz": 9912422}, "mnist": True}
+    assert build.build_fingerprint(ROOT, no_data) != build.build_fingerprint(ROOT, with_data)
+    assert build.build_fingerprint(ROOT, with_data) == build.build_fingerprint(ROOT, {**with_data, "folder": "elsewhere"})
+    cache, stamp = tmp_path / "cache", tmp_path / "stamp"
+    cache.mkdir()
+    assert build.invalidate_cache_if_library_changed(ROOT, cache, stamp, build.build_fingerprint(ROOT, no_data)) is True
+    cache.mkdir()
+    assert build.invalidate_cache_if_library_changed(ROOT, cache, stamp, build.build_fingerprint(ROOT, no_data)) is False
+    assert build.invalidate_cache_if_library_changed(ROOT, cache, stamp, build.build_fingerprint(ROOT, with_data)) is True
+    assert not cache.exists(), "MNIST arrived: the cache filled on the fallback must be gone"
+    # the data folder really is looked at
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    monkeypatch.setenv("VAE_LIB_DATA", str(tmp_path / "data"))
+    assert build.data_state()["mnist"] is False
+    (tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"x")
+    assert build.data_state()["mnist"] is True
+
+
+def test_npm_failure_is_one_line_and_cdn_fallback_is_honoured(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Item 12: npm present but its registry unreachable: one line, and VAE_BOOK_MATHJAX=cdn goes on."""
+    from book import build
+
+    (tmp_path / "package.json").write_text(json.dumps({"dependencies": {"mathjax": "4.1.3"}}))
+    fake = tmp_path / "npm"
+    fake.write_text("#!/bin/sh\necho 'npm ERR! network request to https://registry.npmjs.org failed' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("VAE_BOOK_MATHJAX", raising=False)
+    with pytest.raises(SystemExit) as err:
+        build.ensure_mathjax(tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and "VAE_BOOK_MATHJAX=cdn" in message and "npm ERR! network" in message
+    monkeypatch.setenv("VAE_BOOK_MATHJAX", "cdn")
+    assert "CDN" in build.ensure_mathjax(tmp_path)
+
+
+def test_korean_index_is_spacing_insensitive() -> None:
+    """Item 8: "정규 분포" is indexed with the bigram across the space, so the query 정규분포 finds it."""
+    terms = korean_search.SearchKorean({}).split("정규 분포를 따른다")
+    assert {"정규", "분포", "규분"} <= set(terms)
+    assert "포를" in terms and "를따" in terms
+    assert "규분" not in korean_search.SearchKorean({}).split("정규. 분포"), "only across plain spaces"
+
+
+def test_pages_workflow_runs_the_same_build_and_deploys_the_site() -> None:
+    """Item 13: one push publishes: the workflow runs the README's build command and deploys _build/html."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text(encoding="utf-8"))
+    steps = [s for job in workflow["jobs"].values() for s in job.get("steps", [])]
+    runs = " ".join(s.get("run", "") for s in steps)
+    assert "python -m book build" in runs and "pip install -r requirements.txt" in runs
+    uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-pages-artifact")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    assert any(str(s.get("uses", "")).startswith("actions/deploy-pages") for s in steps)
+    assert workflow["permissions"]["pages"] == "write"

@@ -30,6 +30,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 __all__ = [
+    "BOOK_RC",
+    "BOOK_FIGURE_FORMAT",
+    "smallest_font_px",
+    "use_book_style",
     "use_korean_font",
     "show_images",
     "plot_reconstructions",
@@ -42,6 +46,66 @@ __all__ = [
 
 ArrayLike = torch.Tensor | np.ndarray
 DecodeFn = Callable[[torch.Tensor], torch.Tensor]
+
+# ---------------------------------------------------------------------------------------------
+# Figure style of the rendered book
+# ---------------------------------------------------------------------------------------------
+
+#: matplotlib settings of the book's figures (``python -m book build`` applies them to every
+#: notebook kernel through IPython's inline backend; :func:`use_book_style` applies them by hand).
+#: Sizes are in points; at ``figure.dpi = 100`` one point is 100/72 CSS px. The smallest text
+#: (tick labels, legend) is 11 pt = 15.3 CSS px at full size, so it stays >= 9 px as long as a
+#: figure is shown at >= 59 % of its size: the book's CSS never shrinks a figure below 62 %
+#: (``book/_static/book.css``; a wider figure scrolls sideways on a phone instead).
+#: ``mathtext.fontset = "dejavusans"`` draws ``$...$`` in legends and labels with the glyphs of
+#: the surrounding text.
+BOOK_RC: dict[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+    "legend.title_fontsize": 11,
+    "figure.titlesize": 14,
+    "mathtext.fontset": "dejavusans",
+    "axes.unicode_minus": True,
+}
+#: IPython's inline figure format in the book: PNG at twice the pixel density, shown at the CSS
+#: size of a 100-dpi figure (crisp on HiDPI screens and when zoomed).
+BOOK_FIGURE_FORMAT = "retina"
+#: The smallest share of its size at which the book's CSS shows a figure (see ``book.css``).
+BOOK_MIN_DISPLAY_SCALE = 0.62
+
+_FONT_SIZE_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                   "ytick.labelsize", "legend.fontsize", "legend.title_fontsize", "figure.titlesize")
+
+
+def smallest_font_px(rc: Mapping[str, Any] | None = None, scale: float = 1.0) -> float:
+    """CSS pixel height of the smallest font of ``rc`` (default :data:`BOOK_RC`) shown at ``scale``.
+
+    ``px = pt * figure.dpi / 72 * scale``. Relative sizes ("small", "large") are resolved
+    against ``font.size`` as matplotlib does.
+    """
+    from matplotlib.font_manager import font_scalings
+
+    rc = dict(BOOK_RC if rc is None else rc)
+    base = float(rc.get("font.size", mpl.rcParams["font.size"]))
+    sizes = []
+    for key in _FONT_SIZE_KEYS:
+        value = rc.get(key, mpl.rcParams[key])
+        if value is None:  # legend.title_fontsize None: the legend's own size
+            continue
+        sizes.append(base * font_scalings[value] if isinstance(value, str) else float(value))
+    return min(sizes) * float(rc.get("figure.dpi", 100)) / 72.0 * scale
+
+
+def use_book_style() -> None:
+    """Apply :data:`BOOK_RC` to matplotlib (idempotent)."""
+    mpl.rcParams.update(BOOK_RC)
+
 
 # ---------------------------------------------------------------------------------------------
 # Korean font

@@ -9,10 +9,16 @@ This extension registers the search language ``ko``:
   Hangul syllables is indexed as itself *and* as all its 2-syllable substrings (bigrams), e.g.
   ``"정규분포와" -> ["정규분포와", "정규", "규분", "분포", "포와"]``. Non-Hangul words are split and
   stemmed exactly as in the English edition (Porter stemmer), so "encoders" finds "encoder".
+  Spacing does not matter: two Hangul runs separated only by spaces also give the bigram across
+  the space (``"정규 분포" -> [..., "규분"]``), so the query "정규분포" finds a page that writes
+  "정규 분포", and the query "정규 분포" (terms 정규, 분포) finds "정규분포".
 * JavaScript side (``splitQuery`` and ``Stemmer`` in ``language_data.js``): a Hangul query word
-  of two or more syllables becomes its bigrams. Sphinx requires every query term to occur in a
-  page, so a page is found exactly when it contains all bigrams of the query, which is the case
-  whenever it contains the query word anywhere inside a longer word.
+  of two or more syllables becomes its bigrams, after dropping a trailing particle (조사) such as
+  을/를/은/는/의/에서 from a word of three or more syllables ("정규분포를" searches "정규분포").
+  Sphinx requires every query term to occur in a page, so a page is found exactly when it
+  contains all bigrams of the query, which is the case whenever it contains the query word
+  anywhere inside a longer word (or split by spaces).
+* Ranking and snippets: ``book/_static/search_scorer.js`` (``html_search_scorer``).
 
 Enable it with ``html_search_language = "ko"`` (``language: ko`` alone is enough too).
 """
@@ -42,7 +48,9 @@ function splitQuery(query) {
   // Hangul runs become 2-syllable n-grams (as in the index); other words split like Sphinx does.
   var terms = [];
   var words = query.split(/[^\p{Letter}\p{Number}_\p{Emoji_Presentation}]+/gu);
+  var particle = /(으로|에서|에게|까지|부터|처럼|보다|이란|이라|을|를|은|는|이|가|의|에|와|과|로|도|만)$/;
   words.forEach(function (word) {
+    if (/^[\uac00-\ud7a3]{3,}$/.test(word)) word = word.replace(particle, "");
     var parts = word.match(/[\uac00-\ud7a3\u3131-\u318e]+|[^\uac00-\ud7a3\u3131-\u318e]+/g) || [];
     parts.forEach(function (part) {
       if (/^[\uac00-\ud7a3\u3131-\u318e]+$/.test(part) && part.length > 2) {
@@ -88,10 +96,17 @@ class SearchKorean(SearchLanguage):
         words (``\\w+`` without Hangul) are kept as they are.
         """
         terms: list[str] = []
-        for token in _TOKEN.findall(input):
+        previous: re.Match | None = None
+        for match in _TOKEN.finditer(input):
+            token = match.group(0)
             terms.append(token)
-            if _HANGUL_RUN.fullmatch(token) and len(token) > 2:
+            hangul = bool(_HANGUL_RUN.fullmatch(token))
+            if hangul and len(token) > 2:
                 terms.extend(hangul_ngrams(token, 2))
+            if (hangul and previous is not None and _HANGUL_RUN.fullmatch(previous.group(0))
+                    and input[previous.end() : match.start()].isspace()):
+                terms.append(previous.group(0)[-1] + token[0])  # the bigram across the space
+            previous = match
         return terms
 
     def stem(self, word: str) -> str:

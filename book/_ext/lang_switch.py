@@ -9,7 +9,7 @@ build; page ``chapters/ko/04_kl_divergence`` of the Korean edition has the twin
     lang_switch_other: en       # language folder of the twin edition
     lang_switch_label: English  # text of the link
 
-Every HTML page gets, at the top of its body, ``<a class="lang-switch" hreflang="en" ...>``
+Every HTML page (genindex, search and the proof index too) gets, at the top of its article, ``<a class="lang-switch" hreflang="en" ...>``
 pointing at its twin (pages outside ``chapters/<lang>/``, e.g. ``genindex``, point at the page
 of the same name) and a ``<link rel="alternate" hreflang=...>`` in its head. A warning (an
 error under ``-W``) is emitted when a chapter has no twin source file.
@@ -74,12 +74,39 @@ def _on_page_context(
     context["metatags"] = context.get("metatags", "") + (
         f'\n<link rel="alternate" hreflang="{other}" href="{url}" />'
     )
+    link = switch_html(url, other, label)
     if "body" in context:
-        link = (
-            f'<div class="{SWITCH_CLASS}-bar"><a class="{SWITCH_CLASS}" href="{url}" '
-            f'hreflang="{other}" lang="{other}">{label}</a></div>\n'
-        )
         context["body"] = link + context["body"]
+    else:  # genindex, search, domain indices: no body; build-finished inserts the link
+        app.env.lang_switch_pending = getattr(app.env, "lang_switch_pending", {})  # type: ignore[attr-defined]
+        app.env.lang_switch_pending[pagename] = link  # type: ignore[attr-defined]
+
+
+def switch_html(url: str, other: str, label: str) -> str:
+    return (
+        f'<div class="{SWITCH_CLASS}-bar"><a class="{SWITCH_CLASS}" href="{url}" '
+        f'hreflang="{other}" lang="{other}">{label}</a></div>\n'
+    )
+
+
+def _insert_pending(app: Sphinx, exception: Exception | None) -> None:
+    """Put the switch at the top of the article of the pages that had no ``body`` (genindex, search...)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for pagename, link in getattr(app.env, "lang_switch_pending", {}).items():
+        path = Path(app.outdir) / f"{pagename}.html"
+        if not path.is_file():
+            continue
+        html = path.read_text(encoding="utf-8")
+        if f'class="{SWITCH_CLASS}"' in html:
+            continue
+        marker = html.find('<article class="bd-article"')
+        if marker < 0:
+            marker = html.find("<main")
+        if marker < 0:
+            continue
+        end = html.index(">", marker) + 1
+        path.write_text(html[:end] + "\n" + link + html[end:], encoding="utf-8")
 
 
 def setup(app: Sphinx) -> dict[str, object]:
@@ -88,4 +115,5 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_config_value("lang_switch_label", "English", "html", types=[str])
     app.connect("doctree-read", _check_twin)
     app.connect("html-page-context", _on_page_context)
+    app.connect("build-finished", _insert_pending)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,18 +1,33 @@
-"""Serve MathJax 3 from the book itself, so that formulas render offline.
+"""Serve MathJax 4 from the book itself, so that formulas render offline and fit on a phone.
 
 The build (``python -m book build``) runs ``npm ci``/``npm install``, which puts the pinned
-``mathjax`` package of ``package.json`` into ``node_modules/``. This extension copies the part
-of ``node_modules/mathjax/es5`` that the ``tex-mml-chtml`` component needs (the component, its
-lazily loaded TeX extensions, UI/accessibility modules and the CHTML web fonts) into the
-``_static/mathjax/`` folder of the HTML output and points Sphinx's ``mathjax_path`` at it.
+``mathjax`` package of ``package.json`` (and its font package ``@mathjax/mathjax-newcm-font``)
+into ``node_modules/``. This extension copies what the ``tex-chtml`` component needs into the
+``_static/mathjax/`` folder of the HTML output and points Sphinx's ``mathjax_path`` at it:
 
-If the package is missing the build fails with a message saying what to run, unless the
-CDN fallback was asked for explicitly with the environment variable ``VAE_BOOK_MATHJAX=cdn``
-(then Sphinx's default CDN URL stays in place).
+* ``tex-chtml.js``: TeX input and CommonHTML output only (no MathML input: the book has none;
+  it is the smallest component that typesets the book), with the TeX extensions it loads
+  lazily (``input/tex/extensions``: ``boldsymbol``, ...);
+* the New Computer Modern web fonts (``newcm/chtml``: ``woff2`` files and the ``dynamic``
+  glyph ranges, each loaded only when a page uses it).
+
+MathJax is configured (``mathjax3_config``) to
+
+* **break wide display equations into lines** at operators when they are wider than their
+  column (``displayOverflow: "linebreak"``, new in MathJax 4): long derivations fit a
+  390 px phone instead of being clipped; what cannot be broken scrolls in its own box
+  (CSS in ``book/_static/book.css``);
+* not load the speech/Braille/explorer modules (about 3 MB of speech rules): screen readers
+  still get the MathML that MathJax puts into the page (assistive MathML).
+
+If the package is missing the build fails with a message saying what to run, unless the CDN
+fallback was asked for explicitly with ``VAE_BOOK_MATHJAX=cdn`` (MathJax 4 then comes from
+jsDelivr, with the same configuration).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from pathlib import Path
@@ -24,30 +39,66 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-#: Files and folders of ``mathjax/es5`` that the ``tex-mml-chtml`` component may load.
-MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml/fonts/woff-v2", "ui", "a11y", "adaptors")
-MATHJAX_ENTRY = "mathjax/tex-mml-chtml.js"  # relative to _static/
+#: Files and folders of ``node_modules/mathjax`` that the ``tex-chtml`` component may load.
+MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions")
+#: Folder of the font package (``node_modules/@mathjax/mathjax-newcm-font``) that CHTML loads.
+FONT_PARTS = ("chtml/woff2", "chtml/dynamic")
+MATHJAX_ENTRY = "mathjax/tex-chtml.js"  # relative to _static/
+CDN_ENTRY = "https://cdn.jsdelivr.net/npm/mathjax@4/tex-chtml.js"
+
+#: MathJax configuration shared by the local and the CDN set-up.
+MATHJAX_CONFIG: dict = {
+    "output": {
+        "displayOverflow": "linebreak",  # wide display math: break at operators, not clip
+        "linebreaks": {"inline": False},  # inline math stays on one line (it wraps with the text)
+    },
+    "options": {
+        "enableSpeech": False,
+        "enableBraille": False,
+        "enableExplorer": False,
+        "enableEnrichment": False,
+    },
+}
 
 
 def mathjax_source(confdir: str | Path) -> Path:
-    """Return ``<repo>/node_modules/mathjax/es5`` (the repository root is the Sphinx confdir)."""
-    return Path(confdir) / "node_modules" / "mathjax" / "es5"
+    """Return ``<repo>/node_modules/mathjax`` (the repository root is the Sphinx confdir)."""
+    return Path(confdir) / "node_modules" / "mathjax"
+
+
+def font_source(confdir: str | Path) -> Path:
+    return Path(confdir) / "node_modules" / "@mathjax" / "mathjax-newcm-font"
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged.setdefault(key, copy.deepcopy(value))
+    return merged
 
 
 def _on_config_inited(app: Sphinx, config: Config) -> None:
     source = mathjax_source(app.confdir)
-    if (source / "tex-mml-chtml.js").is_file():
-        config.mathjax_path = MATHJAX_ENTRY
-        app.registry.local_mathjax_source = source  # type: ignore[attr-defined]
-        return
+    settings = copy.deepcopy(MATHJAX_CONFIG)
     if os.environ.get("VAE_BOOK_MATHJAX", "").lower() == "cdn":
-        logger.info("local_mathjax: VAE_BOOK_MATHJAX=cdn, loading MathJax from %s", config.mathjax_path)
+        logger.info("local_mathjax: VAE_BOOK_MATHJAX=cdn, loading MathJax from %s", CDN_ENTRY)
+        config.mathjax_path = CDN_ENTRY
         app.registry.local_mathjax_source = None  # type: ignore[attr-defined]
-        return
-    raise ExtensionError(
-        f"MathJax is not installed in {source}. Run `npm ci` in the repository root "
-        "(`python -m book build` does it for you), or set VAE_BOOK_MATHJAX=cdn to load it from the CDN."
-    )
+    elif (source / "tex-chtml.js").is_file() and font_source(app.confdir).is_dir():
+        config.mathjax_path = MATHJAX_ENTRY
+        # "[mathjax]" is the folder of tex-chtml.js; the font package is copied beside it
+        settings["loader"] = {"paths": {"mathjax-newcm": "[mathjax]/newcm"}}
+        settings["output"]["fontPath"] = "[mathjax]/newcm"
+        app.registry.local_mathjax_source = source  # type: ignore[attr-defined]
+    else:
+        raise ExtensionError(
+            f"MathJax 4 is not installed in {source}. Run `npm ci` in the repository root "
+            "(`python -m book build` does it for you), or set VAE_BOOK_MATHJAX=cdn to load it from the CDN."
+        )
+    config.mathjax3_config = _merge(config.mathjax3_config or {}, settings)
 
 
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
@@ -55,16 +106,17 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or source is None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / "mathjax"
-    for part in MATHJAX_PARTS:
-        src, dst = source / part, target / part
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        elif src.is_file():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+    for root, parts, dest in ((source, MATHJAX_PARTS, target), (font_source(app.confdir), FONT_PARTS, target / "newcm")):
+        for part in parts:
+            src, dst = root / part, dest / part
+            if src.is_dir():
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+            elif src.is_file():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
 
 
 def setup(app: Sphinx) -> dict[str, object]:
     app.connect("config-inited", _on_config_inited, priority=900)
     app.connect("build-finished", _on_build_finished)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

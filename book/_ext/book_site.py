@@ -1,0 +1,379 @@
+"""The rendered book as its readers see it: one Sphinx extension for what the theme gets wrong.
+
+Doctree (at read time, so titles, the search index and alt texts agree):
+
+* **Chapter titles without their file number.** ``# 04. KL divergence`` keeps its number in the
+  notebook (Colab shows it), but the book numbers chapters itself (``numbered: true`` in
+  ``_toc.yml``), so the page title loses ``04.``: the sidebar reads "4. KL divergence", not
+  "4. 04. KL divergence". Chapter 00 (set-up, outside the numbered part) reads "0. ...".
+* **Alt text of figures** in the edition's language: every image inside a figure gets the plain
+  text of the caption (TeX turned into readable text); an output image without a caption gets
+  "<figure word>: <page title>". No ``alt`` is a file path.
+* **"Proof."** of sphinx-proof's ``{prf:proof}`` is translated ("증명." in Korean) and set in
+  italics, and the proof box loses its duplicated ``id="proof"``.
+
+HTML (``html-page-context`` and a pass over the written pages in ``build-finished``):
+
+* scripts: sphinx-thebe (unused: ``launch_buttons.thebe: false``; it declared ``THEBE_JS_URL``
+  twice, a console error on every page) and duplicated inline scripts are dropped; the
+  search index (``searchindex.js``, ~300 KB) and the search scripts are loaded only on the
+  search page (the theme loads them on every page for a search-as-you-type box the book does
+  not use); notebook widget state (``application/vnd.jupyter.widget-state+json``) is removed,
+  with it the require.js/html-manager CDN scripts of myst-nb;
+* the Korean edition gets Korean UI strings (:data:`UI_KO`: tooltips, ARIA labels, code-cell
+  toggles, the footer, the search box...), so no English is seen or read out by a screen reader;
+* ``fontawesome.js`` (1.45 MB, every icon of Font Awesome) is replaced by a subset with the
+  icons that the built pages use (:func:`subset_fontawesome`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+#: Chapter pages: chapters/<lang>/NN_name
+_CHAPTER = re.compile(r"^chapters/[a-z]{2}/(\d\d)_")
+_NUMBER_PREFIX = re.compile(r"^\s*(\d{1,2})\.\s+")
+
+WORDS = {
+    "ko": {"figure": "그림", "proof": "증명."},
+    "en": {"figure": "Figure", "proof": "Proof."},
+}
+
+#: English UI strings of the theme/extensions and their Korean text, for the Korean edition.
+#: Applied to attribute values (title, aria-label, alt, placeholder) and to element text.
+UI_KO: dict[str, str] = {
+    "Link to this heading": "이 제목의 링크",
+    "Link to this equation": "이 식의 링크",
+    "Link to this image": "이 그림의 링크",
+    "Link to this table": "이 표의 링크",
+    "Link to this code": "이 코드의 링크",
+    "Link to this definition": "이 정의의 링크",
+    "Search this book...": "이 책에서 검색…",
+    "Search the docs ...": "이 책에서 검색…",
+    "Version warning": "버전 경고",
+    "Site navigation": "사이트 탐색",
+    "Main": "본문",
+    "Toggle primary sidebar": "목차 열기/닫기",
+    "Toggle secondary sidebar": "이 페이지의 차례 열기/닫기",
+    "Color mode": "색상 모드",
+    "Light": "밝게",
+    "Dark": "어둡게",
+    "System Settings": "시스템 설정",
+    "Skip to main content": "본문으로 건너뛰기",
+    "Back to top": "맨 위로",
+    "Toggle hidden content": "숨긴 내용 보기/숨기기",
+    "Show code cell source": "코드 보기",
+    "Hide code cell source": "코드 숨기기",
+    "Show code cell outputs": "출력 보기",
+    "Hide code cell outputs": "출력 숨기기",
+    "Show code cell content": "셀 보기",
+    "Hide code cell content": "셀 숨기기",
+    "On this page": "이 페이지의 차례",
+    "Launch interactive content": "노트북 실행하기",
+    "Launch on Binder": "Binder에서 실행",
+    "Launch on Colab": "Colab에서 실행",
+    "Binder logo": "Binder 로고",
+    "Colab logo": "Colab 로고",
+    "Source repository": "소스 저장소",
+    "Download this page": "이 페이지 내려받기",
+    "Download source file": "원본 파일 내려받기",
+    "Fullscreen mode": "전체 화면",
+    "Page": "페이지",
+    "previous page": "이전 페이지",
+    "next page": "다음 페이지",
+    "Copy": "복사",
+    "Copied!": "복사했습니다!",
+    "Copy to clipboard": "클립보드에 복사",
+    "Breadcrumb": "위치",
+    "Home": "처음",
+    "Proof Index": "정리·정의 색인",
+    "Proof": "정리·정의",
+    "theorem": "정리",
+    "definition": "정의",
+    "lemma": "보조정리",
+    "corollary": "따름정리",
+    "proposition": "명제",
+    "example": "예제",
+    "remark": "주의",
+    "Please activate JavaScript to enable the search functionality.": "검색하려면 JavaScript를 켜세요.",
+    "Search Results": "검색 결과",
+}
+
+_UI_ATTR = re.compile(r'\b(title|aria-label|alt|placeholder|data-bs-title|data-tooltip)="([^"]*)"')
+_TEXT_NODE = re.compile(r">(\s*)([^<>]*?[A-Za-z][^<>]*?)(\s*)<")
+
+
+def _tex_to_text(tex: str) -> str:
+    """Readable text for an alt attribute from a bit of TeX: ``\\mathrm{KL}(q\\,\\|\\,p)`` -> ``KL(q ‖ p)``."""
+    greek = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+             "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "phi": "φ", "pi": "π", "tau": "τ",
+             "Sigma": "Σ", "Lambda": "Λ", "mid": "|", "|": "‖", "Vert": "‖", "le": "≤", "ge": "≥",
+             "approx": "≈", "sim": "~", "infty": "∞", "cdot": "·", "times": "×", "to": "→"}
+    text = re.sub(r"\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", tex)
+    text = re.sub(r"\\([A-Za-z]+|\|)", lambda m: greek.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    text = text.replace("{", "").replace("}", "").replace("_", "").replace("^", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _plain(node: nodes.Node) -> str:
+    parts: list[str] = []
+    for child in node.traverse(nodes.Text):
+        parent = child.parent
+        is_math = isinstance(parent, nodes.math)
+        parts.append(_tex_to_text(child.astext()) if is_math else child.astext())
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+class ChapterTitles(SphinxTransform):
+    """Drop the ``NN. `` prefix of chapter titles (the toctree numbers them); chapter 00 -> "0. "."""
+
+    default_priority = 5  # before the title collector sees the document
+
+    def apply(self, **kwargs: Any) -> None:
+        match = _CHAPTER.match(self.env.docname)
+        if not match:
+            return
+        for section in self.document.findall(nodes.section):
+            title = section.next_node(nodes.title)
+            if title is None or not title.children or not isinstance(title.children[0], nodes.Text):
+                return
+            text = str(title.children[0])
+            prefix = _NUMBER_PREFIX.match(text)
+            if prefix:
+                number = int(match.group(1))
+                rest = text[prefix.end():]
+                title.children[0].parent.replace(title.children[0], nodes.Text(f"0. {rest}" if number == 0 else rest))
+            return  # only the first title of the page
+
+
+class FigureAltText(SphinxTransform):
+    """Alt text of images from their figure caption (plain text, edition's language)."""
+
+    default_priority = 880  # after myst-nb has turned outputs into image/figure nodes
+
+    def apply(self, **kwargs: Any) -> None:
+        lang = self.config.language if self.config.language in WORDS else "en"
+        word = WORDS[lang]["figure"]
+        page_title = ""
+        first = self.document.next_node(nodes.title)
+        if first is not None:
+            page_title = _NUMBER_PREFIX.sub("", _plain(first))
+        for image in self.document.findall(nodes.image):
+            figure = image.parent
+            while figure is not None and not isinstance(figure, nodes.figure):
+                figure = figure.parent
+            caption = figure.next_node(nodes.caption) if figure is not None else None
+            alt = image.get("alt", "")
+            looks_like_path = not alt or "/" in alt or re.search(r"\.(png|svg|jpe?g|gif)$", alt)
+            if caption is not None and caption.astext().strip():
+                image["alt"] = _plain(caption)
+            elif looks_like_path:
+                image["alt"] = f"{word}: {page_title}" if page_title else word
+
+
+def _patch_proof_directive() -> None:
+    """``{prf:proof}``: translated, italic "Proof." and no duplicated ``id="proof"``."""
+    try:
+        from sphinx_proof.directive import ProofDirective
+    except ImportError:  # pragma: no cover - sphinx-proof is in requirements.txt
+        return
+    if getattr(ProofDirective, "_book_site_patched", False):
+        return
+    original = ProofDirective.run
+
+    def run(self):  # type: ignore[no-untyped-def]
+        result = original(self)
+        lang = self.config.language if self.config.language in WORDS else "en"
+        label = WORDS[lang]["proof"]
+        for section in result[0].findall(nodes.admonition):
+            section["ids"] = []  # was "proof" on every proof of a page (duplicate id)
+            section["classes"].append("book-proof")
+            for text in section.findall(nodes.Text):
+                if str(text).startswith("Proof. "):
+                    para = text.parent
+                    index = para.index(text)
+                    para.remove(text)
+                    para.insert(index, nodes.Text(str(text)[len("Proof. "):]))
+                    para.insert(index, nodes.Text(" "))
+                    para.insert(index, nodes.emphasis(label, label, classes=["proof-label"]))
+                    break
+            break
+        return result
+
+    ProofDirective.run = run  # type: ignore[method-assign]
+    ProofDirective._book_site_patched = True  # type: ignore[attr-defined]
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+_SEARCH_SCRIPTS = re.compile(
+    r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
+_THEBE_CONFIG = re.compile(r'\s*<script type="text/x-thebe-config">.*?</script>', re.S)
+_KERNEL_NAME = re.compile(r"\s*<script>kernelName = '[^']*'</script>")
+_WIDGET_STATE = re.compile(r'\s*<script type="application/vnd\.jupyter\.widget-state\+json">.*?</script>', re.S)
+_WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\+json">.*?</script>', re.S)
+
+
+def _on_config_inited(app: Sphinx, config: Any) -> None:
+    options = config.html_theme_options = dict(config.html_theme_options or {})
+    options["navbar_persistent"] = []  # one search entry: the one in the sidebar
+    options.setdefault("pygments_light_style", "tango")
+    # myst-nb would load require.js and the widget manager from a CDN on pages with widget state
+    config.nb_ipywidgets_js = {}
+
+
+def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    scripts = context.get("script_files")
+    if scripts:
+        kept, seen = [], set()
+        for js in scripts:
+            name = str(js)
+            body = getattr(js, "attributes", {}).get("body", "") if hasattr(js, "attributes") else ""
+            if "thebe" in name or "THEBE_JS_URL" in body or "thebe" in body:
+                continue
+            key = (name, body, tuple(sorted((k, v) for k, v in getattr(js, "attributes", {}).items() if k != "body")))
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(js)
+        context["script_files"] = kept
+    css = context.get("css_files")
+    if css:
+        context["css_files"] = [c for c in css if "thebe" not in str(c)]
+
+
+def translate_ui(html: str, table: dict[str, str] = UI_KO) -> str:
+    """Replace the English UI strings of ``table`` in attributes and in element text."""
+
+    def attr(m: re.Match) -> str:
+        value = table.get(m.group(2).strip())
+        return f'{m.group(1)}="{value}"' if value else m.group(0)
+
+    def text(m: re.Match) -> str:
+        value = table.get(m.group(2).strip())
+        return f">{m.group(1)}{value}{m.group(3)}<" if value else m.group(0)
+
+    html = _UI_ATTR.sub(attr, html)
+    # element text outside <script>/<style>/<pre>: split on those blocks and translate the rest
+    pieces = re.split(r"(<(?:script|style|pre)\b.*?</(?:script|style|pre)>)", html, flags=re.S)
+    return "".join(p if p.startswith(("<script", "<style", "<pre")) else _TEXT_NODE.sub(text, p) for p in pieces)
+
+
+def _footer_ko(html: str, author: str) -> str:
+    html = re.sub(r'<p class="component-author">\s*[^<]*?\s*</p>',
+                  f'<p class="component-author">지은이: {author}</p>', html)
+    return re.sub(r"©\s*Copyright\s*(\d{4})\.", r"© \1", html)
+
+
+def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
+    """The page-level fixes of this module, on the HTML text of one page."""
+    if pagename != "search":
+        html = _SEARCH_SCRIPTS.sub("", html)
+    html = _THEBE_CONFIG.sub("", html)
+    html = _KERNEL_NAME.sub("", html)
+    html = _WIDGET_STATE.sub("", html)
+    html = _WIDGET_VIEW.sub("", html)
+    if lang == "ko":
+        html = translate_ui(html)
+        html = _footer_ko(html, author)
+    return html
+
+
+# --- Font Awesome subset --------------------------------------------------------------------------
+
+_ICON_CLASS = re.compile(r'class="([^"]*\bfa[srb]?\b[^"]*|[^"]*\bfa-(?:solid|regular|brands)\b[^"]*)"')
+
+
+def used_icons(html_files: list[Path]) -> set[str]:
+    """Font Awesome icon names (``fa-github`` -> ``github``) used in ``class`` attributes."""
+    icons: set[str] = set()
+    skip = {"solid", "regular", "brands", "fw", "lg", "xs", "sm", "spin", "pulse", "2x", "3x"}
+    for path in html_files:
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r'class="([^"]*)"', text):
+            for cls in m.group(1).split():
+                if cls.startswith("fa-") and cls[3:] not in skip:
+                    icons.add(cls[3:])
+    # icons the theme's JavaScript inserts itself (theme switch, search, copy button)
+    icons |= {"sun", "moon", "circle-half-stroke", "magnifying-glass", "xmark", "bars", "list", "outdent",
+              "copy", "check", "angle-left", "angle-right", "chevron-down", "chevron-up", "expand", "compress"}
+    return icons
+
+
+def subset_fontawesome(static: Path, html_files: list[Path]) -> tuple[int, int] | None:
+    """Rewrite ``_static/scripts/fontawesome.js`` keeping only the icons in ``html_files``.
+
+    The bundle (Font Awesome 6's SVG+JS build, webpacked by pydata-sphinx-theme) stores each
+    icon pack as an object literal ``{"icon-name": [width, height, [aliases], "unicode", "path"], ...}``
+    passed to ``defineIcons``. The literals are rewritten with the used icons (and their
+    aliases) only; the code around them is untouched. Returns (old size, new size) or None when
+    the bundle does not have the expected layout (then nothing is changed).
+    """
+    path = static / "scripts" / "fontawesome.js"
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    wanted = used_icons(html_files)
+    # an icon entry: "name":[640,512,[...aliases...],"f09b","M..."]
+    entry = re.compile(r'"?([a-z0-9-]+)"?:\[(\d+),(\d+),\[([^\]]*)\],"([0-9a-f]*)","([^"]*)"\],?')
+    kept = dropped = 0
+
+    def keep(m: re.Match) -> str:
+        nonlocal kept, dropped
+        name = m.group(1)
+        aliases = {a.strip().strip('"') for a in m.group(4).split(",") if a.strip()}
+        if name in wanted or aliases & wanted:
+            kept += 1
+            return m.group(0)
+        dropped += 1
+        return ""
+
+    new = entry.sub(keep, text)
+    if kept == 0 or dropped < 100:
+        return None
+    # a dropped entry takes its trailing comma along; a kept last entry may keep one: "...],}" is valid JS
+    path.write_text(new, encoding="utf-8")
+    for extra in ("fontawesome.js.map",):
+        (static / "scripts" / extra).unlink(missing_ok=True)
+    return len(text), len(new)
+
+
+def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    lang = app.config.language or "en"
+    author = str(app.config.author or "")
+    pages = sorted(p for p in out.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+    for path in pages:
+        pagename = path.relative_to(out).with_suffix("").as_posix()
+        html = path.read_text(encoding="utf-8")
+        new = postprocess_page(html, pagename, lang, author)
+        if new != html:
+            path.write_text(new, encoding="utf-8")
+    sizes = subset_fontawesome(out / "_static", pages)
+    if sizes:
+        logger.info("book_site: fontawesome.js %d -> %d bytes", *sizes)
+    else:
+        logger.info("book_site: fontawesome.js left as it is (unexpected layout)")
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    _patch_proof_directive()
+    app.add_transform(ChapterTitles)
+    app.add_transform(FigureAltText)
+    app.connect("config-inited", _on_config_inited, priority=800)
+    app.connect("html-page-context", _on_page_context, priority=900)
+    app.connect("build-finished", _on_build_finished)
+    app.add_css_file("book.css")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
