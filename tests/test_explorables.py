@@ -1,0 +1,509 @@
+"""The explorable figures in a real browser: both editions, offline, numbers equal to vae_lib's.
+
+Headless Chromium (selenium, as in test_browser.py) opens each chapter page of the built site with
+every host but 127.0.0.1 unresolvable, scrolls to each explorable (which loads it lazily), sets its
+controls with the keyboard and the mouse, checks that the outputs change, and compares the page's
+test hook ``window.vaeExplorables[name].compute(inputs)`` with references computed here:
+
+* kl-directions: KL(q||p) and KL(p||q) against scipy quadrature (1e-4); the minimizations against
+  chapter 04's own ``fit_gaussian`` (its cell is executed here);
+* elbo-gap: log p(x), ELBO and KL(q||p(z|x)) against chapter 06's closed-form functions (1e-4);
+* gradient-estimators: the estimates for fixed noise against torch autograd (1e-4), the exact
+  standard deviations against a 400,000-draw Monte Carlo (4 standard errors);
+* latent-explorer: decoder means against the shipped 2-D VAE (vae_lib.export.load_latent2d), 1e-4;
+* draw-digit: encoder mu and log sigma^2, ELBO and IWAE_k with the noise passed in, against the 2-D
+  VAE (1e-4) and the flagship. The page's flagship has float16 weight matrices: against the same
+  rounded weights the page holds 1e-4; against the float32 flagship it holds 0.05 nats (ELBO and
+  IWAE_k) and 0.02 on mu and log sigma^2.
+
+It also checks zero console errors and no request leaving the site, measures each page's extra
+weight (bytes fetched from ``_static/explorables/``, at most 3 MB) and the time of one update
+(written to ``_build/explorables_metrics.json``), and saves screenshots of every explorable at
+1400 and 390 px to ``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import http.server
+import json
+import math
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from book_support import ROOT, ensure_site, load, source
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+METRICS = ROOT / "_build" / "explorables_metrics.json"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMEDRIVER = shutil.which("chromedriver")
+PAGES = {  # explorable -> chapter notebook
+    "kl-directions": "04_kl_divergence",
+    "elbo-gap": "06_variational_inference_elbo",
+    "gradient-estimators": "07_reparameterization_trick",
+    "latent-explorer": "08_training_a_vae",
+    "draw-digit": "09_evaluating_and_extending",
+}
+MAX_PAGE_BYTES = 3_000_000
+MAX_UPDATE_MS = 50.0
+
+
+def _missing() -> str | None:
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        return "Chromium/chromedriver not installed (apt-get install chromium chromium-driver fonts-nanum)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "the selenium package is not installed (pip install -r requirements.txt)"
+    return None
+
+
+if _missing():
+    if os.environ.get("VAE_BOOK_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"browser check required but unavailable: {_missing()}")
+    pytest.skip(f"explorable checks skipped locally: {_missing()}", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+WORDS = {  # a word every explorable's control labels contain, per language (labels follow <html lang>)
+    "ko": {"kl-directions": "평균", "elbo-gap": "분산", "gradient-estimators": "표본 수", "latent-explorer": "점의",
+           "draw-digit": "중요도 표본"},
+    "en": {"kl-directions": "mean", "elbo-gap": "variance", "gradient-estimators": "number of samples",
+           "latent-explorer": "of the point", "draw-digit": "importance samples"},
+}
+
+
+# ----------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    site = ensure_site()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):  # offline: no other host resolves
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def metrics() -> Iterator[dict]:
+    data: dict = {}
+    yield data
+    old = json.loads(METRICS.read_text()) if METRICS.is_file() else {}
+    old.update(data)
+    METRICS.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
+
+
+def _page(lang: str, name: str) -> str:
+    return f"{lang}/chapters/{lang}/{PAGES[name]}.html"
+
+
+def _open(browser: webdriver.Chrome, base_url: str, lang: str, name: str, metrics: dict) -> dict:
+    """Open the page, check laziness, scroll to the explorable, wait until ready; returns the page's numbers."""
+    browser.set_window_size(1400, 1000)
+    browser.get_log("browser")  # start each page with an empty console log
+    browser.get(f"{base_url}/{_page(lang, name)}")
+    assert browser.execute_script("return document.documentElement.lang") == lang
+    sel = f'div.vae-explorable[data-explorable="{name}"]'
+    assert len(browser.find_elements(By.CSS_SELECTOR, sel)) == 1, f"{name}: not on {_page(lang, name)}"
+    before = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/explorables/'))")
+    assert before and all(n.split("?")[0].endswith(("loader.js", "explorables.css")) for n in before), (
+        f"{name}: fetched before it was in view: {before}")
+    assert browser.execute_script(f"return document.querySelector('{sel}').dataset.state || ''") == ""
+    browser.execute_script(f"document.querySelector('{sel}').scrollIntoView({{block: 'center'}})")
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(f"return document.querySelector('{sel}').dataset.state") in ("ready", "error"))
+    assert browser.execute_script(f"return document.querySelector('{sel}').dataset.state") == "ready", (
+        browser.execute_script(f"return document.querySelector('{sel}').innerText"))
+    if name == "draw-digit":
+        browser.execute_async_script("const done = arguments[0]; window.vaeExplorables['draw-digit'].ready.then(done);")
+    entries = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => ({name: e.name, bytes: e.encodedBodySize,"
+        " transfer: e.transferSize}))")
+    assert all(e["name"].startswith(base_url) for e in entries), [e["name"] for e in entries if not e["name"].startswith(base_url)]
+    extra = sum(e["bytes"] for e in entries if "/_static/explorables/" in e["name"])
+    files = sorted(e["name"].split("/_static/explorables/")[1].split("?")[0] for e in entries if "/_static/explorables/" in e["name"])
+    assert extra <= MAX_PAGE_BYTES, f"{name}: {extra:,} bytes of explorable files ({files})"
+    labels = browser.execute_script(
+        f"return Array.from(document.querySelectorAll('{sel} input, {sel} button')).map(e => "
+        "e.getAttribute('aria-label') || e.textContent || (e.labels && e.labels[0] ? e.labels[0].textContent : ''))")
+    assert labels and all(label.strip() for label in labels), f"{name}: a control without a label: {labels}"
+    assert any(WORDS[lang][name] in label for label in labels), f"{name}: labels not in {lang}: {labels}"
+    metrics.setdefault(name, {})[f"{lang}_page_extra_bytes"] = extra
+    metrics[name][f"{lang}_files"] = files
+    return {"extra": extra}
+
+
+def _hook(browser: webdriver.Chrome, name: str, method: str, arg: object = None) -> object:
+    return browser.execute_script(f"return window.vaeExplorables['{name}'].{method}(arguments[0])", arg)
+
+
+OURS = ("/_static/explorables/", "vaeExplorables", "VAEX", "vae-explorable")
+
+
+def _no_console_errors(browser: webdriver.Chrome, metrics: dict, name: str, lang: str) -> None:
+    """No console error comes from the explorables (their scripts, their fetches, their hook).
+
+    Errors of the rest of the page (theme, MathJax, favicon) are recorded in the metrics file for
+    the site's owners; they exist on pages without explorables too.
+    """
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    ours = [e for e in errors if any(mark in e["message"] for mark in OURS)]
+    assert not ours, ours
+    metrics[name][f"{lang}_other_console_errors"] = [e["message"][:160] for e in errors]
+
+
+def _screenshots(browser: webdriver.Chrome, lang: str, name: str) -> None:
+    sel = f'div.vae-explorable[data-explorable="{name}"]'
+    for width in (1400, 390):
+        browser.set_window_size(width, 1000)
+        el = browser.find_element(By.CSS_SELECTOR, sel)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", el)
+        assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", el), (
+            f"{name}: content wider than the box at {width} px")
+        el.screenshot(str(SCREENSHOTS / f"explorable_{name}_{lang}_{width}.png"))
+    browser.set_window_size(1400, 1000)
+
+
+def _update_ms(browser: webdriver.Chrome, name: str, metrics: dict, lang: str) -> float:
+    timing = browser.execute_script(f"return window.vaeExplorables['{name}'].timing.update")
+    assert timing["count"] >= 2
+    metrics[name][f"{lang}_update_ms_last"] = round(timing["last"], 2)
+    metrics[name][f"{lang}_update_ms_max"] = round(timing["max"], 2)
+    assert timing["last"] <= MAX_UPDATE_MS, f"{name}: one update took {timing['last']:.1f} ms"
+    return timing["last"]
+
+
+def _cell_namespace(notebook: str, *markers: str, float64: bool = False) -> dict:
+    """Execute the code cells of chapters/en/<notebook> that contain the markers (in order); return the names."""
+    nb = load(ROOT / "chapters" / "en" / f"{notebook}.ipynb")
+    from torch.distributions import MultivariateNormal, Normal
+
+    ns: dict = {"math": math, "np": np, "torch": torch, "MultivariateNormal": MultivariateNormal, "Normal": Normal,
+                "TEXT": collections.defaultdict(str)}
+    old = torch.get_default_dtype()
+    if float64:
+        torch.set_default_dtype(torch.float64)
+    try:
+        for marker in markers:
+            cells = [source(c) for c in nb["cells"] if c["cell_type"] == "code" and marker in source(c)]
+            assert cells, f"chapter {notebook}: no code cell contains {marker!r}"
+            exec(compile(cells[0], f"{notebook}:{marker}", "exec"), ns)
+    finally:
+        torch.set_default_dtype(old)
+    return ns
+
+
+def _slide(browser: webdriver.Chrome, name: str, index: int, keys: list[str]) -> None:
+    sel = f'div.vae-explorable[data-explorable="{name}"] input[type=range]'
+    slider = browser.find_elements(By.CSS_SELECTOR, sel)[index]
+    slider.send_keys(*keys)
+
+
+# ---------------------------------------------------------------------------------- the five
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_kl_directions(browser, base_url, metrics, lang: str) -> None:
+    from scipy import integrate, stats
+
+    name = "kl-directions"
+    _open(browser, base_url, lang, name, metrics)
+    w, m, s = [0.3, 0.7], [-2.0, 2.0], [0.5, 0.5]
+
+    def logp(x: float) -> float:
+        return float(np.logaddexp(*(math.log(wk) + stats.norm.logpdf(x, mk, sk) for wk, mk, sk in zip(w, m, s))))
+
+    for mu, sigma in [(0.0, 1.0), (-2.0, 0.5), (0.8, 1.9), (3.1, 0.35), (-3.7, 2.4)]:
+        q = stats.norm(mu, sigma)
+        kl_qp = integrate.quad(lambda x: q.pdf(x) * (q.logpdf(x) - logp(x)), -40, 40, points=[-2, 2, mu], limit=400)[0]
+        kl_pq = integrate.quad(lambda x: math.exp(logp(x)) * (logp(x) - q.logpdf(x)), -40, 40, points=[-2, 2], limit=400)[0]
+        page = _hook(browser, name, "compute", {"mu": mu, "sigma": sigma})
+        assert abs(page["kl_qp"] - kl_qp) < 1e-4 and abs(page["kl_pq"] - kl_pq) < 1e-4, (mu, sigma, page, kl_qp, kl_pq)
+    # the minimizations land where chapter 04's fit_gaussian lands (Adam, lr 0.1, 300 steps, log-sigma 0)
+    chapter = _cell_namespace("04_kl_divergence", "def fit_gaussian")
+    for direction, mu0 in [("forward", 0.0), ("reverse", -1.0), ("reverse", 1.0)]:
+        mu_ref, sigma_ref, kl_ref = chapter["fit_gaussian"](direction, mu_init=mu0)
+        page = _hook(browser, name, "minimize", {"direction": direction, "mu": mu0, "sigma": 1.0})
+        assert page["steps"] == 300
+        assert abs(page["mu"] - mu_ref) < 1e-4 and abs(page["sigma"] - sigma_ref) < 1e-4, (direction, mu0, page, mu_ref)
+        assert abs(page["kl"] - kl_ref) < 1e-4, (page, kl_ref)
+    # the controls: keyboard on the mean slider changes the numbers shown, which equal the hook's
+    start = _hook(browser, name, "state")
+    _slide(browser, name, 0, [Keys.ARROW_RIGHT] * 50)
+    now = _hook(browser, name, "state")
+    assert abs(now["mu"] - (start["mu"] + 0.5)) < 1e-9 and now["text"] != start["text"]
+    expect = _hook(browser, name, "compute", {"mu": now["mu"], "sigma": now["sigma"]})
+    assert abs(now["kl_qp"] - expect["kl_qp"]) < 1e-12 and abs(now["kl_pq"] - expect["kl_pq"]) < 1e-12
+    _update_ms(browser, name, metrics, lang)
+    # a minimization button animates q to the mode it lands on (reverse KL from mu = 0.5: the right mode)
+    browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')[0].click()
+    WebDriverWait(browser, 30).until(lambda d: not _hook(d, name, "state")["animating"])
+    landed = _hook(browser, name, "state")
+    assert abs(landed["mu"] - 2.0) < 0.05 and abs(landed["sigma"] - 0.5) < 0.02, landed
+    assert "KL(q‖p)" in landed["status"]
+    _no_console_errors(browser, metrics, name, lang)
+    _screenshots(browser, lang, name)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_elbo_gap(browser, base_url, metrics, lang: str) -> None:
+    name = "elbo-gap"
+    _open(browser, base_url, lang, name, metrics)
+    ch = _cell_namespace("06_variational_inference_elbo", "def exact_posterior", "def elbo_gaussian_q", float64=True)
+    x, m, S = ch["x"], ch["m"], ch["S"]
+    post = browser.execute_script("return window.vaeExplorables['elbo-gap'].posterior")
+    np.testing.assert_allclose(post["x"], x.numpy(), atol=1e-12)  # the chapter's observation
+    np.testing.assert_allclose(post["m"], m.numpy(), atol=1e-9)
+    np.testing.assert_allclose(post["S"], S.numpy(), atol=1e-9)
+    rng = np.random.default_rng(0)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for _ in range(6):
+            q = {"mu1": rng.uniform(-2, 2), "mu2": rng.uniform(-2, 2), "v1": rng.uniform(0.02, 1.5),
+                 "v2": rng.uniform(0.02, 1.5), "rho": rng.uniform(-0.9, 0.9)}
+            c = q["rho"] * math.sqrt(q["v1"] * q["v2"])
+            mu = torch.tensor([q["mu1"], q["mu2"]])
+            Sigma = torch.tensor([[q["v1"], c], [c, q["v2"]]])
+            elbo = ch["elbo_gaussian_q"](x, mu, Sigma).item()
+            gap = ch["kl_gaussians"](mu, Sigma, m, S).item()
+            lpx = ch["log_evidence"](x).item()
+            page = _hook(browser, name, "compute", q)
+            assert abs(page["elbo"] - elbo) < 1e-4 and abs(page["kl_posterior"] - gap) < 1e-4, (q, page, elbo, gap)
+            assert abs(page["log_px"] - lpx) < 1e-4
+            assert abs(page["elbo"] + page["kl_posterior"] - page["log_px"]) < 1e-9
+    finally:
+        torch.set_default_dtype(old)
+    start = _hook(browser, name, "state")
+    _slide(browser, name, 0, [Keys.ARROW_RIGHT] * 20)  # mu_1 by +0.2
+    now = _hook(browser, name, "state")
+    assert abs(now["inputs"]["mu1"] - 0.2) < 1e-9 and now["elbo"] != start["elbo"] and now["log_px"] == start["log_px"]
+    _update_ms(browser, name, metrics, lang)
+    browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')[0].click()  # q = exact posterior
+    exact = _hook(browser, name, "state")
+    assert abs(exact["kl_posterior"]) < 1e-9 and abs(exact["elbo"] - exact["log_px"]) < 1e-9
+    browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')[1].click()  # best diagonal q
+    mf = _hook(browser, name, "state")
+    Lam = torch.linalg.inv(S)
+    gap_min = 0.5 * (torch.log(torch.diagonal(Lam)).sum() - torch.logdet(Lam)).item()  # chapter 06, mean-field gap
+    assert abs(mf["kl_posterior"] - gap_min) < 1e-6, (mf, gap_min)
+    _no_console_errors(browser, metrics, name, lang)
+    _screenshots(browser, lang, name)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_gradient_estimators(browser, base_url, metrics, lang: str) -> None:
+    name = "gradient-estimators"
+    _open(browser, base_url, lang, name, metrics)
+    ch = _cell_namespace("07_reparameterization_trick", "mu0, sigma0, a =")
+    consts = browser.execute_script("return window.vaeExplorables['gradient-estimators'].constants")
+    assert consts["mu"] == ch["mu0"] and consts["a"] == ch["a"] and consts["repetitions"] == 500
+    g = torch.Generator().manual_seed(0)
+    for sigma, n in [(0.8, 8), (0.3, 1), (1.7, 32)]:
+        eps = torch.randn(20, n, generator=g, dtype=torch.float64)
+        for param in ("mu", "sigma"):
+            page = _hook(browser, name, "compute", {"param": param, "sigma": sigma, "n": n, "eps": eps.tolist()})
+            # reference: chapter 07's surrogate losses differentiated by autograd, one gradient per draw
+            mu_v = torch.full(eps.shape, ch["mu0"], dtype=torch.float64, requires_grad=True)
+            sg_v = torch.full(eps.shape, sigma, dtype=torch.float64, requires_grad=True)
+            q = torch.distributions.Normal(mu_v, sg_v)
+            z = (mu_v + sg_v * eps).detach()
+            (ch["f"](z) * q.log_prob(z)).sum().backward()
+            score = (mu_v.grad if param == "mu" else sg_v.grad).mean(1)
+            mu_v.grad, sg_v.grad = None, None
+            ch["f"](mu_v + sg_v * eps).sum().backward()
+            path = (mu_v.grad if param == "mu" else sg_v.grad).mean(1)
+            np.testing.assert_allclose(page["score"], score.numpy(), atol=1e-4, rtol=0)
+            np.testing.assert_allclose(page["pathwise"], path.numpy(), atol=1e-4, rtol=0)
+            # the exact standard deviations shown: single-draw variances by Monte Carlo (400,000 draws)
+            e = torch.randn(400_000, generator=g, dtype=torch.float64)
+            mu_b = torch.full_like(e, ch["mu0"]).requires_grad_()
+            sg_b = torch.full_like(e, sigma).requires_grad_()
+            zb = (mu_b + sg_b * e).detach()
+            (ch["f"](zb) * torch.distributions.Normal(mu_b, sg_b).log_prob(zb)).sum().backward()
+            single = mu_b.grad if param == "mu" else sg_b.grad
+            centred = single - single.mean()
+            var = single.var().item()
+            se = math.sqrt(((centred**4).mean().item() - var**2) / len(e))  # standard error of a sample variance
+            assert abs(page["score_std_exact"] ** 2 * n - var) < 4 * se, (param, sigma, page["score_std_exact"] ** 2 * n, var)
+            truth = 2 * (ch["mu0"] - ch["a"]) if param == "mu" else 2 * sigma
+            assert abs(page["truth"] - truth) < 1e-12
+    start = _hook(browser, name, "state")
+    assert start["n"] == 16 and abs(start["sigma"] - ch["sigma0"]) < 1e-12
+    _slide(browser, name, 0, [Keys.ARROW_RIGHT] * 2)  # n: 16 -> 64
+    now = _hook(browser, name, "state")
+    assert now["n"] == 64 and now["text"] != start["text"]
+    for st in (start, now):  # the histograms' spread matches the exact one (500 estimates: within 15 %)
+        assert abs(st["pathwise_std"] / st["pathwise_std_exact"] - 1) < 0.15 and st["score_std"] > 3 * st["pathwise_std"]  # chapter 07: variance ratio > 10
+    _slide(browser, name, 1, [Keys.ARROW_LEFT] * 10)  # sigma 0.8 -> 0.3
+    assert abs(_hook(browser, name, "state")["sigma"] - 0.3) < 1e-9
+    _update_ms(browser, name, metrics, lang)
+    _no_console_errors(browser, metrics, name, lang)
+    _screenshots(browser, lang, name)
+
+
+def _latent_model():
+    from vae_lib.export import load_latent2d
+
+    return load_latent2d().double()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_latent_explorer(browser, base_url, metrics, lang: str) -> None:
+    name = "latent-explorer"
+    _open(browser, base_url, lang, name, metrics)
+    model = _latent_model()
+    zs = torch.tensor([[0.0, 0.0], [1.3, -0.7], [-2.5, 3.1], [4.4, -4.4]], dtype=torch.float64)
+    with torch.no_grad():
+        ref = torch.sigmoid(model.decode(zs)).numpy()
+    for z, r in zip(zs.tolist(), ref):
+        page = np.array(_hook(browser, name, "compute", {"z": z})["mean"])
+        np.testing.assert_allclose(page, r, atol=1e-4, rtol=0)  # decoder Bernoulli means
+    line = _hook(browser, name, "compute", {"a": [-2.0, 1.0], "b": [2.5, -1.5], "steps": 10})
+    t = torch.linspace(0, 1, 10, dtype=torch.float64)[:, None]
+    zl = (1 - t) * torch.tensor([-2.0, 1.0]) + t * torch.tensor([2.5, -1.5])
+    with torch.no_grad():
+        np.testing.assert_allclose(np.array(line["means"]), torch.sigmoid(model.decode(zl)).numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(line["z"], zl.numpy(), atol=1e-12)
+    # drag the point with the mouse, then move it with the arrow keys: the decoded image follows
+    start = _hook(browser, name, "state")
+    plane = browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] canvas')[0]
+    ActionChains(browser).move_to_element_with_offset(plane, 0, 0).click_and_hold().move_by_offset(60, -40).release().perform()
+    dragged = _hook(browser, name, "state")
+    assert dragged["z"][0] > 0.5 and dragged["z"][1] > 0.3, dragged["z"]
+    assert np.abs(np.array(dragged["mean"]) - np.array(start["mean"])).max() > 0.05
+    with torch.no_grad():
+        np.testing.assert_allclose(dragged["mean"], torch.sigmoid(model.decode(torch.tensor(dragged["z"], dtype=torch.float64))).numpy(), atol=1e-4)
+    plane.send_keys(Keys.ARROW_LEFT)
+    assert abs(_hook(browser, name, "state")["z"][0] - (dragged["z"][0] - 0.1)) < 1e-9
+    _update_ms(browser, name, metrics, lang)
+    line_state = _hook(browser, name, "setMode", "line")
+    assert line_state["mode"] == "line" and len(line_state["means"]) == 10
+    _slide(browser, name, 2, [Keys.ARROW_RIGHT] * 30)  # A's z1 by +0.3 (sliders: z1, z2, A z1, A z2, B z1, B z2)
+    moved = _hook(browser, name, "state")
+    assert abs(moved["a"][0] - (line_state["a"][0] + 0.3)) < 1e-9 and moved["means"][0] != line_state["means"][0]
+    _no_console_errors(browser, metrics, name, lang)
+    _screenshots(browser, lang, name)
+    _hook(browser, name, "setMode", "point")
+
+
+def _bounds_reference(model, x: torch.Tensor, eps: torch.Tensor) -> dict:
+    """vae_lib's per-image terms with the noise given: ELBO (mean of log p(x|z_i) minus the closed-form KL) and IWAE_k."""
+    from vae_lib.distributions import kl_standard_normal, log_bernoulli_logits, log_normal_diag, log_standard_normal
+
+    with torch.no_grad():
+        mu, logvar = model.encode(x[None])
+        z = mu + torch.exp(0.5 * logvar) * eps  # [k, K]
+        recon = log_bernoulli_logits(x, model.decode(z))  # [k]
+        log_w = recon + log_standard_normal(z) - log_normal_diag(z, mu, logvar)
+        kl = kl_standard_normal(mu, logvar)[0]
+    return {"mu": mu[0].numpy(), "logvar": logvar[0].numpy(), "elbo": (recon.mean() - kl).item(),
+            "iwae": (torch.logsumexp(log_w, 0) - math.log(len(eps))).item()}
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_draw_digit(browser, base_url, metrics, lang: str) -> None:
+    from vae_lib import load_flagship
+    from vae_lib.export import read_tensors
+
+    name = "draw-digit"
+    _open(browser, base_url, lang, name, metrics)
+    latent = _latent_model()
+    flag32 = load_flagship("mnist").double()
+    flag16 = load_flagship("mnist")
+    for pname, p in flag16.named_parameters():  # the weights the page holds: float16 matrices, float32 rest
+        if pname.endswith("weight") and not pname.startswith(("to_mu", "to_logvar")):
+            p.data = p.data.half().float()
+    flag16 = flag16.double()
+    _, codes = read_tensors(ROOT / "book" / "_static" / "explorables" / "models" / "latent2d_codes.json")
+    g = torch.Generator().manual_seed(0)
+    drawn = torch.zeros(784, dtype=torch.float64)
+    drawn.view(28, 28)[5:23, 12:16] = 1.0  # a thick vertical stroke, like a drawn "1"
+    worst = {"elbo": 0.0, "iwae": 0.0, "mu": 0.0}
+    for x in [torch.tensor(codes["examples"][3], dtype=torch.float64), torch.tensor(codes["examples"][8], dtype=torch.float64), drawn]:
+        for k in (1, 10):
+            e2 = torch.randn(k, 2, generator=g, dtype=torch.float64)
+            ef = torch.randn(k, 50, generator=g, dtype=torch.float64)
+            page = _hook(browser, name, "compute", {"x": x.tolist(), "eps2d": e2.tolist(), "epsFlagship": ef.tolist()})
+            r2 = _bounds_reference(latent, x, e2)
+            np.testing.assert_allclose(page["latent2d"]["mu"], r2["mu"], atol=1e-4, rtol=0)
+            np.testing.assert_allclose(page["latent2d"]["logvar"], r2["logvar"], atol=1e-4, rtol=0)
+            assert abs(page["latent2d"]["elbo"] - r2["elbo"]) < 1e-4 and abs(page["latent2d"]["iwae"] - r2["iwae"]) < 1e-4
+            z0 = torch.tensor(r2["mu"]) + torch.exp(0.5 * torch.tensor(r2["logvar"])) * e2[0]
+            with torch.no_grad():
+                np.testing.assert_allclose(page["recon"][0], torch.sigmoid(latent.decode(z0)).numpy(), atol=1e-4)
+            r16 = _bounds_reference(flag16, x, ef)  # same rounded weights: 1e-4
+            pf = page["flagship"]
+            np.testing.assert_allclose(pf["mu"], r16["mu"], atol=1e-4, rtol=0)
+            np.testing.assert_allclose(pf["logvar"], r16["logvar"], atol=1e-4, rtol=0)
+            assert abs(pf["elbo"] - r16["elbo"]) < 1e-4 and abs(pf["iwae"] - r16["iwae"]) < 1e-4
+            r32 = _bounds_reference(flag32, x, ef)  # the shipped float32 flagship: the stated tolerance
+            assert abs(pf["elbo"] - r32["elbo"]) < 0.05 and abs(pf["iwae"] - r32["iwae"]) < 0.05, (pf, r32)
+            assert np.abs(np.array(pf["mu"]) - r32["mu"]).max() < 0.02
+            assert np.abs(np.array(pf["logvar"]) - r32["logvar"]).max() < 0.02
+            worst["elbo"] = max(worst["elbo"], abs(pf["elbo"] - r32["elbo"]))
+            worst["iwae"] = max(worst["iwae"], abs(pf["iwae"] - r32["iwae"]))
+            worst["mu"] = max(worst["mu"], float(np.abs(np.array(pf["mu"]) - r32["mu"]).max()))
+    metrics[name]["float16_flagship_max_abs_error_vs_float32"] = {k: round(v, 4) for k, v in worst.items()}
+    # draw with the mouse: the binarized drawing, q(z|x) and the bounds all follow
+    start = _hook(browser, name, "state")
+    assert sum(start["x"]) == 0
+    pad = browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] canvas')[0]
+    ActionChains(browser).move_to_element_with_offset(pad, -10, -70).click_and_hold().move_by_offset(5, 40) \
+        .move_by_offset(5, 40).move_by_offset(5, 50).release().perform()
+    WebDriverWait(browser, 10).until(lambda d: sum(_hook(d, name, "state")["x"]) > 20)
+    drawn_state = _hook(browser, name, "state")
+    assert set(drawn_state["x"]) == {0, 1}
+    assert drawn_state["latent2d"]["mu"] != start["latent2d"]["mu"] and drawn_state["flagship"]["elbo"] != start["flagship"]["elbo"]
+    r = _bounds_reference(latent, torch.tensor(drawn_state["x"], dtype=torch.float64),
+                          torch.tensor(np.array(drawn_state["latent2d"]["z"]) - np.array(drawn_state["latent2d"]["mu"]))
+                          / torch.exp(0.5 * torch.tensor(drawn_state["latent2d"]["logvar"])))
+    assert abs(drawn_state["latent2d"]["elbo"] - r["elbo"]) < 1e-4 and abs(drawn_state["latent2d"]["iwae"] - r["iwae"]) < 1e-4
+    assert drawn_state["k"] == 10
+    _update_ms(browser, name, metrics, lang)  # one update at the default k = 10: both encoders, 2 x 10 decodes
+    changed = _hook(browser, name, "setK", 50)
+    assert changed["k"] == 50 and len(changed["latent2d"]["z"]) == 50 and changed["flagship"]["iwae"] != drawn_state["flagship"]["iwae"]
+    metrics[name][f"{lang}_update_ms_k50"] = round(browser.execute_script(
+        "return window.vaeExplorables['draw-digit'].timing.update.last"), 2)
+    _hook(browser, name, "setK", 10)
+    buttons = browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')
+    buttons[1].click()  # load a test digit (the first test image of digit 0)
+    ex = _hook(browser, name, "state")
+    assert ex["x"] == [float(v) for v in codes["examples"][0]]
+    buttons[0].click()  # clear
+    assert sum(_hook(browser, name, "state")["x"]) == 0
+    _no_console_errors(browser, metrics, name, lang)
+    _screenshots(browser, lang, name)
+
