@@ -145,8 +145,8 @@
     function update() {
       X.timed(api, "update", function () {
         current = terms(state);
-        readout.textContent = "log p(x) = " + X.fmt(current.log_px, 4) + " = ELBO " + X.fmt(current.elbo, 4) + " + KL(q‖p(z|x)) " +
-          X.fmt(current.kl_posterior, 4) + " nats   (" + X.L(T.gap) + ")";
+        readout.textContent = "log p(x) = ELBO + KL(q‖p(z|x)):  " + X.fmt(current.log_px, 4) + " = " + X.fmt(current.elbo, 4) +
+          " + " + X.fmt(current.kl_posterior, 4) + " nats";
         drawPlane();
         drawBars(current);
       });
