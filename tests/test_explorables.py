@@ -370,6 +370,11 @@ def test_gradient_estimators(browser, base_url, metrics, lang: str) -> None:
     _slide(browser, name, 1, [Keys.ARROW_LEFT] * 10)  # sigma 0.8 -> 0.3
     assert abs(_hook(browser, name, "state")["sigma"] - 0.3) < 1e-9
     _update_ms(browser, name, metrics, lang)
+    _slide(browser, name, 0, [Keys.END])  # the largest n = 1024: 500 x 1024 draws per update
+    assert _hook(browser, name, "state")["n"] == 1024
+    last = browser.execute_script("return window.vaeExplorables['gradient-estimators'].timing.update.last")
+    metrics[name][f"{lang}_update_ms_n1024"] = round(last, 2)
+    assert last <= MAX_UPDATE_MS, f"n = 1024: one update took {last:.1f} ms"
     _no_console_errors(browser, metrics, name, lang)
     _screenshots(browser, lang, name)
 

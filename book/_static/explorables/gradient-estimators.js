@@ -4,7 +4,8 @@
  * E_q f = (mu - a)^2 + sigma^2, dE/dmu = 2 (mu - a), dE/dsigma = 2 sigma. With z = mu + sigma eps:
  *   score function:  d/dmu ~ f(z) (z - mu) / sigma^2,      d/dsigma ~ f(z) ((z - mu)^2 - sigma^2) / sigma^3
  *   pathwise:        d/dmu ~ 2 (z - a),                    d/dsigma ~ 2 (z - a) eps
- * An n-sample estimate averages n of these; the page draws R = 500 such estimates and shows
+ * An n-sample estimate averages n of these; the page makes R = 500 such estimates (from one pool of
+ * 500 x 1024 standard normals, drawn again by "new draws") and shows
  * their histograms and standard deviations, next to the exact ones sqrt(Var_1 / n), c = mu - a:
  *   Var_1 score d/dmu = (c^4 + 18 c^2 sigma^2 + 15 sigma^4) / sigma^2 - 4 c^2,  pathwise = 4 sigma^2
  *   Var_1 score d/dsigma = (2 c^4 + 60 c^2 sigma^2 + 78 sigma^4) / sigma^2 - 4 sigma^2,  pathwise = 4 c^2 + 8 sigma^2
@@ -38,7 +39,7 @@
     for (var r = 0; r < reps; r++) {
       var a = 0, b = 0;
       for (var i = 0; i < n; i++) {
-        var g = single(param, sigma, typeof eps === "function" ? eps() : eps[r][i]);
+        var g = single(param, sigma, typeof eps === "function" ? eps(r, i) : eps[r][i]);
         a += g[0]; b += g[1];
       }
       sc[r] = a / n; pw[r] = b / n;
@@ -63,7 +64,11 @@
       canvas: { en: "Histograms of 500 score-function and 500 pathwise gradient estimates", ko: "점수 함수 추정값 500개와 경로별 추정값 500개의 히스토그램" },
     };
     X.frame(el, T.title, T.note);
-    var api = {}, seed = 1;
+    var api = {}, seed = 1, NMAX = SIZES[SIZES.length - 1], pool = new Float64Array(R * NMAX);
+    // one pool of R x 1024 standard normals per seed, shared by every n and sigma (common random numbers:
+    // moving a slider changes the estimator, not the noise); "new draws" refills it
+    function refill() { var g = X.rng(seed); for (var i = 0; i < pool.length; i++) pool[i] = g.normal(); }
+    var fromPool = function (r, i) { return pool[r * NMAX + i]; };
     var plot = X.canvas(640, 300, { role: "img", "aria-label": X.L(T.canvas) });
     var readout = X.h("div", { className: "vaex-readout", "aria-live": "polite" });
     var sN = X.slider({ label: T.n, min: 0, max: SIZES.length - 1, step: 1, value: 4, format: function (v) { return "n = " + SIZES[v]; }, onInput: update });
@@ -71,7 +76,7 @@
     var rP = X.radios(T.param, [{ value: "mu", label: "μ" }, { value: "sigma", label: "σ" }], "mu", update);
     el.appendChild(plot.canvas);
     el.appendChild(X.h("div", { className: "vaex-controls" }, [sN.row, sS.row, rP.node]));
-    el.appendChild(X.h("div", { className: "vaex-buttons" }, [X.button(T.redraw, function () { seed += 1; update(); })]));
+    el.appendChild(X.h("div", { className: "vaex-buttons" }, [X.button(T.redraw, function () { seed += 1; X.timed(api, "redraw", refill); update(); })]));
     el.appendChild(readout);
     var current = null;
 
@@ -103,8 +108,7 @@
     function update() {
       var n = SIZES[sN.value()], sigma = sS.value(), param = rP.value();
       X.timed(api, "update", function () {
-        var g = X.rng(seed * 7919 + n);
-        current = estimates(param, sigma, n, g.normal);
+        current = estimates(param, sigma, n, fromPool);
         current.n = n; current.sigma = sigma; current.param = param;
         readout.textContent = "∂E/∂" + (param === "mu" ? "μ" : "σ") + " = " + X.fmt(current.truth, 3) + ";  " + X.L(T.score) + ": " +
           X.fmt(current.score_mean, 3) + " ± " + X.fmt(current.score_std, 3) + ";  " + X.L(T.pathwise) + ": " +
@@ -123,6 +127,7 @@
         score_mean: current.score_mean, pathwise_mean: current.pathwise_mean, text: readout.textContent };
     };
     api.constants = { mu: MU, a: A, repetitions: R, sizes: SIZES };
+    X.timed(api, "redraw", refill);
     update();
     return api;
   });
