@@ -49,7 +49,7 @@ EXPLORABLES = (
     }),
     Explorable("gradient-estimators", "07_reparameterization_trick.ipynb", "fig-ch07-variance", {
         "en": "This interactive figure (histograms of score-function and pathwise gradient estimates) needs JavaScript; the static version is [[the figure above]].",
-        "ko": "이 대화형 그림(점수 함수 추정값과 경로별 추정값의 히스토그램)은 JavaScript가 필요합니다. 정적인 그림은 [[위의 그림]]입니다.",
+        "ko": "이 대화형 그림(점수 함수 추정값과 경로 미분 추정값의 히스토그램)은 JavaScript가 필요합니다. 정적인 그림은 [[위의 그림]]입니다.",
     }),
     Explorable("latent-explorer", "08_training_a_vae.ipynb", "fig-ch08-latent-manifold", {
         "en": "This interactive figure (decode any point of the 2-D latent plane) needs JavaScript; the static versions are [[the two figures above]].",

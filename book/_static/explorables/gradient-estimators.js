@@ -51,7 +51,7 @@
 
   window.vaeExplorables._register("gradient-estimators", function (el, X) {
     var T = {
-      title: { en: "Explore: score-function vs pathwise gradients", ko: "직접 해 보기: 점수 함수 추정량과 경로별 추정량" },
+      title: { en: "Explore: score-function vs pathwise gradients", ko: "직접 해 보기: 점수 함수 추정량과 경로 미분 추정량" },
       note: { en: "The chapter's example q = N(1, σ²), f(z) = (z + 0.5)². Each histogram holds 500 independent n-sample estimates; the black line is the exact gradient.",
         ko: "이 장의 예제 q = N(1, σ²), f(z) = (z + 0.5)²입니다. 각 히스토그램은 서로 독립인 n-표본 추정값 500개이고, 검은 선은 정확한 기울기입니다." },
       n: { en: "number of samples n", ko: "표본 수 n" },
@@ -59,9 +59,9 @@
       param: { en: "gradient with respect to", ko: "기울기를 구할 매개변수" },
       redraw: { en: "new draws", ko: "새 표본 추출" },
       score: { en: "score function", ko: "점수 함수" },
-      pathwise: { en: "pathwise (reparameterization)", ko: "경로별 (재매개변수화)" },
+      pathwise: { en: "pathwise (reparameterization)", ko: "경로 미분 (재매개변수화)" },
       sd: { en: "std", ko: "표준편차" }, exact: { en: "exact", ko: "정확한 값" },
-      canvas: { en: "Histograms of 500 score-function and 500 pathwise gradient estimates", ko: "점수 함수 추정값 500개와 경로별 추정값 500개의 히스토그램" },
+      canvas: { en: "Histograms of 500 score-function and 500 pathwise gradient estimates", ko: "점수 함수 추정값 500개와 경로 미분 추정값 500개의 히스토그램" },
     };
     X.frame(el, T.title, T.note);
     var api = {}, seed = 1, NMAX = SIZES[SIZES.length - 1], pool = new Float64Array(R * NMAX);

@@ -12,7 +12,7 @@
       title: { en: "Explore: the latent space of a 2-D VAE", ko: "직접 해 보기: 2차원 VAE의 잠재 공간" },
       note: { en: "Drag the point over the latent plane (or use the sliders and arrow keys); the decoder's Bernoulli mean follows. Dots: the codes of 3000 test images, coloured by digit.",
         ko: "잠재 평면 위의 점을 끌어 보십시오(슬라이더나 화살표 키도 됩니다). 디코더의 베르누이 평균 이미지가 따라 바뀝니다. 점들은 테스트 이미지 3000장의 코드이고, 색은 숫자입니다." },
-      loading: { en: "loading the model…", ko: "모형을 불러오는 중…" },
+      loading: { en: "loading the model…", ko: "모델을 불러오는 중…" },
       mode: { en: "mode", ko: "모드" }, point: { en: "one point", ko: "한 점" }, line: { en: "straight line A → B", ko: "직선 A → B" },
       z1: { en: "z₁ of the point", ko: "점의 z₁" }, z2: { en: "z₂ of the point", ko: "점의 z₂" },
       a1: { en: "z₁ of A", ko: "A의 z₁" }, a2: { en: "z₂ of A", ko: "A의 z₂" },
