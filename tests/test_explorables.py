@@ -189,7 +189,7 @@ def _no_console_errors(browser: webdriver.Chrome, metrics: dict, name: str, lang
 def _screenshots(browser: webdriver.Chrome, lang: str, name: str) -> None:
     sel = f'div.vae-explorable[data-explorable="{name}"]'
     for width in (1400, 390):
-        browser.set_window_size(width, 1000)
+        browser.set_window_size(width, 2400)  # tall enough for the whole figure
         el = browser.find_element(By.CSS_SELECTOR, sel)
         browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", el)
         assert browser.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", el), (
@@ -425,17 +425,17 @@ def test_latent_explorer(browser, base_url, metrics, lang: str) -> None:
 
 
 def _bounds_reference(model, x: torch.Tensor, eps: torch.Tensor) -> dict:
-    """vae_lib's per-image terms with the noise given: ELBO (mean of log p(x|z_i) minus the closed-form KL) and IWAE_k."""
-    from vae_lib.distributions import kl_standard_normal, log_bernoulli_logits, log_normal_diag, log_standard_normal
+    """vae_lib.objectives.iwae_terms on one image with the noise given (torch.randn replaced by ``eps [k, K]``):
+    ELBO = mean_i log w_i and IWAE_k = logsumexp_i log w_i - log k, plus encoder mu and log sigma^2."""
+    from unittest import mock
 
-    with torch.no_grad():
+    from vae_lib.objectives import iwae_terms
+
+    noise = lambda *args, **kwargs: eps[:, None, :].to(kwargs.get("dtype", eps.dtype))  # [k, B = 1, K]
+    with torch.no_grad(), mock.patch("torch.randn", noise):
+        terms = iwae_terms(model, x[None], len(eps))
         mu, logvar = model.encode(x[None])
-        z = mu + torch.exp(0.5 * logvar) * eps  # [k, K]
-        recon = log_bernoulli_logits(x, model.decode(z))  # [k]
-        log_w = recon + log_standard_normal(z) - log_normal_diag(z, mu, logvar)
-        kl = kl_standard_normal(mu, logvar)[0]
-    return {"mu": mu[0].numpy(), "logvar": logvar[0].numpy(), "elbo": (recon.mean() - kl).item(),
-            "iwae": (torch.logsumexp(log_w, 0) - math.log(len(eps))).item()}
+    return {"mu": mu[0].numpy(), "logvar": logvar[0].numpy(), "elbo": terms.elbo.item(), "iwae": terms.iwae.item()}
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
@@ -509,6 +509,25 @@ def test_draw_digit(browser, base_url, metrics, lang: str) -> None:
     assert ex["x"] == [float(v) for v in codes["examples"][0]]
     buttons[0].click()  # clear
     assert sum(_hook(browser, name, "state")["x"]) == 0
+    for _ in range(3):  # the screenshots show the test image of a 2
+        buttons[1].click()
     _no_console_errors(browser, metrics, name, lang)
     _screenshots(browser, lang, name)
 
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_static_figure_without_javascript(lang: str, name: str) -> None:
+    """Without JavaScript the div shows its <noscript> sentence, linking to the chapter's static figure above it."""
+    import re
+
+    html = (ensure_site() / _page(lang, name)).read_text(encoding="utf-8")
+    found = re.search(rf'<div class="vae-explorable" data-explorable="{name}">(.*?)</div>', html, re.S)
+    assert found, f"{name}: no explorable div on {_page(lang, name)}"
+    inner = found.group(1)
+    assert "<noscript>" in inner and re.search(r"[\uac00-\ud7a3]" if lang == "ko" else r"JavaScript", inner)
+    target = re.search(r'href="#([^"]+)"', inner).group(1)
+    at = html.find(f'id="{target}"')
+    assert 0 <= at < found.start(), f"{name}: the static figure {target} is not on the page above the explorable"
+    assert "<img" in html[at:at + 3000], f"{name}: {target} has no image"

@@ -262,10 +262,12 @@
   }
 
   /**
-   * The per-image bounds of vae_lib.objectives for one binary image x with k draws
-   * z_i = mu + exp(logvar / 2) * eps_i (eps: k arrays of z_dim numbers):
-   *   elbo = mean_i log p(x|z_i) - KL(q(z|x) || N(0, I))   (closed-form KL; k = 1 is vae_lib.elbo)
-   *   iwae = logsumexp_i log w_i - log k,  log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
+   * The per-image bounds of vae_lib.objectives.iwae_terms for one binary image x with k draws
+   * z_i = mu + exp(logvar / 2) * eps_i (eps: k arrays of z_dim numbers), from the same k draws:
+   *   log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x)
+   *   elbo = mean_i log w_i               (the k-sample ELBO estimate; IWAE_k >= it for every draw)
+   *   iwae = logsumexp_i log w_i - log k
+   * plus recon = mean_i log p(x|z_i) and kl = KL(q(z|x) || N(0, I)) in closed form.
    */
   function bounds(model, x, eps) {
     var q = encode(model, x), k = eps.length, d = q.mu.length;
@@ -282,7 +284,9 @@
       logw[j] = r + logStdNormal(zs[j]) - logNormalDiag(zs[j], q.mu, q.logvar);
     }
     var kl = klStdNormal(q.mu, q.logvar);
-    return { mu: Array.from(q.mu), logvar: Array.from(q.logvar), recon: recon, kl: kl, elbo: recon - kl,
+    var meanLogw = 0;
+    for (j = 0; j < k; j++) meanLogw += logw[j] / k;
+    return { mu: Array.from(q.mu), logvar: Array.from(q.logvar), recon: recon, kl: kl, elbo: meanLogw,
       iwae: logsumexp(logw) - Math.log(k), z: zs.map(function (z) { return Array.from(z); }) };
   }
 

@@ -4,8 +4,8 @@
  *   - q(z|x) = N(mu, diag exp(logvar)) of the 2-D model as 1-sigma and 2-sigma ellipses among
  *     the codes of real test digits, and reconstructions E[x|z] for four draws z ~ q(z|x);
  *   - the drawing's ELBO and IWAE_k in nats under both models, from the same k draws
- *     z_i = mu + sigma * eps_i: ELBO = mean_i log p(x|z_i) - KL(q || N(0, I)) (closed-form KL),
- *     IWAE_k = log (1/k) sum_i p(x, z_i) / q(z_i|x)  (see VAEX.bounds in core.js).
+ *     z_i = mu + sigma * eps_i: ELBO = (1/k) sum_i log w_i, IWAE_k = log (1/k) sum_i w_i with
+ *     w_i = p(x, z_i) / q(z_i|x), as vae_lib.objectives.iwae_terms (see VAEX.bounds in core.js).
  */
 (function () {
   "use strict";
@@ -27,6 +27,7 @@
       model: { en: "model", ko: "모델" }, m2d: { en: "2-D VAE", ko: "2차원 VAE" }, mflag: { en: "flagship (50-D)", ko: "플래그십 (50차원)" },
       nats: { en: "nats", ko: "nats" },
       flagwait: { en: "(loading)", ko: "(불러오는 중)" },
+      here: { en: "draw a digit here", ko: "여기에 숫자를 그리십시오" },
     };
     X.frame(el, T.title, T.note);
     var wait = X.h("p", { className: "vaex-note", text: X.L(T.loading) });
@@ -70,6 +71,10 @@
           if (ink[i] > 0.02) { var g = x[i] ? 0 : Math.round(255 * (1 - 0.35 * ink[i])); ctx.fillStyle = "rgb(" + g + "," + g + "," + g + ")"; ctx.fillRect((i % 28) * 8, Math.floor(i / 28) * 8, 8, 8); }
         }
         ctx.strokeStyle = "#bbb"; ctx.strokeRect(0.5, 0.5, 223, 223);
+        if (!ink.some(function (v) { return v > 0; })) {
+          ctx.fillStyle = "#999"; ctx.font = "14px sans-serif"; ctx.textAlign = "center";
+          ctx.fillText(X.L(T.here), 112, 116); ctx.textAlign = "left";
+        }
       }
       function drawPlane(r) {
         P.draw();
