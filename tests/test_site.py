@@ -161,10 +161,11 @@ def test_no_unrendered_math_delimiters(site: Path) -> None:
 def test_math_is_served_locally(site: Path) -> None:
     for lang in EDITIONS:
         p = site / lang / "chapters" / lang / "index.html"
-        scripts = [u for u in page(p).links if "tex-mml-chtml.js" in u]
+        scripts = [u for u in page(p).links if "tex-chtml.js" in u]
         assert scripts and not urlsplit(scripts[0]).scheme, f"MathJax is not loaded locally: {scripts}"
         assert (p.parent / urlsplit(scripts[0]).path).resolve().is_file()
-        assert (site / lang / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+        assert (site / lang / "_static" / "mathjax" / "newcm" / "chtml" / "woff2").is_dir()
+        assert (site / lang / "_static" / "mathjax" / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()
 
 
 def _search_terms(site: Path, lang: str) -> dict:
@@ -535,3 +536,42 @@ def test_pages_workflow_runs_the_same_build_and_deploys_the_site() -> None:
     assert uploads and uploads[0]["with"]["path"] == "_build/html"
     assert any(str(s.get("uses", "")).startswith("actions/deploy-pages") for s in steps)
     assert workflow["permissions"]["pages"] == "write"
+
+
+# --- unit tests of book_site (no site needed) --------------------------------------------------------
+
+
+def test_translate_ui_replaces_attributes_and_phrases_but_not_single_words_of_content() -> None:
+    html = ('<a title="Link to this heading" href="#x">#</a><p>Show code cell source</p>'
+            '<code><span class="pre">Light</span></code><button title="Light">x</button><pre>Show code cell source</pre>')
+    out = book_site.translate_ui(html)
+    assert 'title="이 제목의 링크"' in out and "<p>코드 보기</p>" in out
+    assert '<span class="pre">Light</span>' in out, "a single English word in the content stays"
+    assert 'title="밝게"' in out and "<pre>Show code cell source</pre>" in out
+
+
+def test_accessibility_fixes_and_image_width_marks() -> None:
+    html = ('<summary aria-label="Toggle hidden content"><p>Show</p></summary>'
+            '<button class="btn search-button-field search-button__button" title="Search" aria-label="Search">'
+            '<div role="list" class="citation-list"><div class="citation" role="doc-biblioentry">'
+            '<img alt="x" src="../../_images/a.png" width="495" height="170" />')
+    out = book_site.mark_image_widths(book_site.fix_accessibility(html))
+    assert "aria-label" not in out and 'role="listitem"' in out and "doc-biblioentry" not in out
+    assert 'style="--w:495px"' in out
+
+
+def test_fontawesome_subset_keeps_used_icons_and_valid_object_literals(tmp_path: Path) -> None:
+    icons = ",".join(f'"icon-{i}":[512,512,[],"f{i:03x}","M0 0h{i}"]' for i in range(300))
+    bundle = f'var p={{github:[496,512,[],"f09b","M1 1"],{icons},"rocket":[512,512,[128640],"f135","M2 2"]}};bunker(p);'
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "fontawesome.js").write_text(bundle)
+    page = tmp_path / "p.html"
+    page.write_text('<i class="fa-brands fa-github"></i><i class="fas fa-rocket"></i><i class="fa-solid fa-icon-7"></i>')
+    old, new = book_site.subset_fontawesome(tmp_path, [page])
+    text = (tmp_path / "scripts" / "fontawesome.js").read_text()
+    assert new < old and "github:" in text and '"rocket":' in text and '"icon-7":' in text and '"icon-8":' not in text
+    assert ",," not in text and "{," not in text
+
+
+def test_tex_to_text_for_alt_attributes() -> None:
+    assert book_site._tex_to_text(r"\mathrm{KL}(q\,\|\,p_\theta(z\mid x))") == "KL(q ‖ pθ(z | x))"

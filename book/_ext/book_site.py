@@ -95,6 +95,13 @@ UI_KO: dict[str, str] = {
     "Copy to clipboard": "클립보드에 복사",
     "Breadcrumb": "위치",
     "Home": "처음",
+    "Please activate JavaScript to enable the search functionality.": "검색하려면 JavaScript를 켜세요.",
+    "Search Results": "검색 결과",
+}
+
+#: Single words of the proof index page (``prf-prf.html``): translated only there, where they are
+#: the kinds of entries; elsewhere such a word may be content (e.g. inline code).
+UI_KO_PROOF_INDEX: dict[str, str] = {
     "Proof Index": "정리·정의 색인",
     "Proof": "정리·정의",
     "theorem": "정리",
@@ -104,8 +111,6 @@ UI_KO: dict[str, str] = {
     "proposition": "명제",
     "example": "예제",
     "remark": "주의",
-    "Please activate JavaScript to enable the search functionality.": "검색하려면 JavaScript를 켜세요.",
-    "Search Results": "검색 결과",
 }
 
 _UI_ATTR = re.compile(r'\b(title|aria-label|alt|placeholder|data-bs-title|data-tooltip)="([^"]*)"')
@@ -116,7 +121,7 @@ def _tex_to_text(tex: str) -> str:
     """Readable text for an alt attribute from a bit of TeX: ``\\mathrm{KL}(q\\,\\|\\,p)`` -> ``KL(q ‖ p)``."""
     greek = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
              "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "phi": "φ", "pi": "π", "tau": "τ",
-             "Sigma": "Σ", "Lambda": "Λ", "mid": "|", "|": "‖", "Vert": "‖", "le": "≤", "ge": "≥",
+             "Sigma": "Σ", "Lambda": "Λ", "mid": " | ", "|": "‖", "Vert": "‖", "le": "≤", "ge": "≥",
              "approx": "≈", "sim": "~", "infty": "∞", "cdot": "·", "times": "×", "to": "→"}
     text = re.sub(r"\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", tex)
     text = re.sub(r"\\([A-Za-z]+|\|)", lambda m: greek.get(m.group(1), m.group(1)), text)
@@ -260,7 +265,9 @@ def translate_ui(html: str, table: dict[str, str] = UI_KO) -> str:
         return f'{m.group(1)}="{value}"' if value else m.group(0)
 
     def text(m: re.Match) -> str:
-        value = table.get(m.group(2).strip())
+        key = m.group(2).strip()
+        # element text: only phrases (a space inside), or anything when a page-specific table is given
+        value = table.get(key) if (" " in key or table is not UI_KO) else None
         return f">{m.group(1)}{value}{m.group(3)}<" if value else m.group(0)
 
     html = _UI_ATTR.sub(attr, html)
@@ -275,6 +282,46 @@ def _footer_ko(html: str, author: str) -> str:
     return re.sub(r"©\s*Copyright\s*(\d{4})\.", r"© \1", html)
 
 
+_IMG = re.compile(r"<img\b[^>]*>")
+
+
+def _natural_width(tag: str) -> int | None:
+    m = re.search(r'\bwidth="(\d+)(?:px)?"', tag) or re.search(r'style="[^"]*\bwidth:\s*(\d+)px', tag)
+    return int(m.group(1)) if m else None
+
+
+def mark_image_widths(html: str) -> str:
+    """``--w: <CSS width>px`` on every output image with a known width, so that the phone CSS
+    (``book.css``) can keep it at >= 62 % of that width (figure text >= 9 px) and scroll instead."""
+
+    def mark(m: re.Match) -> str:
+        tag = m.group(0)
+        width = _natural_width(tag)
+        if width is None or "_images/" not in tag or "--w:" in tag:
+            return tag
+        if 'style="' in tag:
+            return tag.replace('style="', f'style="--w:{width}px; ', 1)
+        return tag.replace("<img", f'<img style="--w:{width}px"', 1)
+
+    return _IMG.sub(mark, html)
+
+
+def fix_accessibility(html: str) -> str:
+    """Markup fixes for axe-core (serious/critical findings of the original site):
+
+    * label-content-name-mismatch: myst-nb's ``<summary aria-label="Toggle hidden content">`` shows
+      "Show code cell source"; the theme's search button is labelled "Search" but shows
+      "Search Ctrl+K". The ARIA label is dropped, so the accessible name is the visible text.
+    * aria-required-children / deprecated role: docutils' citation list is ``role="list"`` with
+      ``role="doc-biblioentry"`` children (a role deprecated in DPUB-ARIA 1.1): children become
+      ``role="listitem"``.
+    """
+    html = re.sub(r'(<summary\b[^>]*?)\s+aria-label="[^"]*"', r"\1", html)
+    html = re.sub(r'(<button class="btn search-button-field[^"]*"[^>]*?)\s+aria-label="[^"]*"', r"\1", html)
+    html = html.replace('role="doc-biblioentry"', 'role="listitem"')
+    return html
+
+
 def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
     """The page-level fixes of this module, on the HTML text of one page."""
     if pagename != "search":
@@ -283,8 +330,12 @@ def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
     html = _KERNEL_NAME.sub("", html)
     html = _WIDGET_STATE.sub("", html)
     html = _WIDGET_VIEW.sub("", html)
+    html = mark_image_widths(html)
+    html = fix_accessibility(html)
     if lang == "ko":
         html = translate_ui(html)
+        if pagename == "prf-prf":
+            html = translate_ui(html, UI_KO_PROOF_INDEX)
         html = _footer_ko(html, author)
     return html
 
@@ -348,6 +399,15 @@ def subset_fontawesome(static: Path, html_files: list[Path]) -> tuple[int, int] 
     return len(text), len(new)
 
 
+_COPYBUTTON_KO = """  'ko' : {
+    'copy': '복사',
+    'copy_to_clipboard': '클립보드에 복사',
+    'copy_success': '복사했습니다!',
+    'copy_failure': '복사하지 못했습니다',
+  },
+"""
+
+
 def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -361,6 +421,11 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         new = postprocess_page(html, pagename, lang, author)
         if new != html:
             path.write_text(new, encoding="utf-8")
+    copybutton = out / "_static" / "copybutton.js"
+    if copybutton.is_file():  # sphinx-copybutton has no Korean messages: its tooltip and ARIA label
+        js = copybutton.read_text(encoding="utf-8")
+        if "'ko':" not in js and "const messages = {" in js:
+            copybutton.write_text(js.replace("const messages = {", "const messages = {\n" + _COPYBUTTON_KO, 1), encoding="utf-8")
     sizes = subset_fontawesome(out / "_static", pages)
     if sizes:
         logger.info("book_site: fontawesome.js %d -> %d bytes", *sizes)
