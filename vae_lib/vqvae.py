@@ -136,8 +136,12 @@ def vq_loss(model: VQVAE, x: Tensor, beta: float = 0.25) -> Tensor:
 
 
 def train_vqvae(model: VQVAE, x_train: Tensor, epochs: int = 1, batch_size: int = 128, lr: float = 1e-3,
-                beta: float = 0.25, seed: int = 0) -> list[dict[str, float]]:
+                beta: float = 0.25, seed: int = 0, codebook_lr: float | None = None) -> list[dict[str, float]]:
     """Adam on the VQ-VAE loss, dynamic binarization of grey images x_train [N, D] in [0, 1].
+
+    The codebook gets its own learning rate, ``codebook_lr`` (default ``10 * lr``): Adam moves every
+    parameter by about the learning rate per step, so with one rate the codes, pulled only by the
+    codebook loss, lag far behind the encoder's outputs early in training.
 
     The codebook is first set from encoder outputs (``init_codebook``). Batches are moved to the
     model's device; the binarization noise is drawn on the CPU from ``seed``, so runs are repeatable. Returns one dict per
@@ -147,7 +151,9 @@ def train_vqvae(model: VQVAE, x_train: Tensor, epochs: int = 1, batch_size: int 
     gen = torch.Generator().manual_seed(seed)
     device = model.codebook.device
     model.init_codebook(torch.bernoulli(x_train[:512], generator=gen).to(device), generator=gen)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rest = [p for name, p in model.named_parameters() if name != "codebook"]
+    opt = torch.optim.Adam([{"params": rest},
+                            {"params": [model.codebook], "lr": 10 * lr if codebook_lr is None else codebook_lr}], lr=lr)
     history = []
     for _ in range(epochs):
         order = torch.randperm(x_train.shape[0], generator=gen)
