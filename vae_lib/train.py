@@ -323,9 +323,10 @@ def fit(
                 window = torch.zeros(FINITE_CHECK_EVERY, device=device)  # the losses since the last check
                 for b in range(steps_per_epoch):
                     idx = permutation[b * batch_size : (b + 1) * batch_size]
-                    xb = x_train.index_select(0, idx)  # a gather, 3x faster than x_train[idx] on the CPU
+                    xb = x_train.index_select(0, idx)  # a plain gather (cheaper than x_train[idx] on the CPU)
                     if binarize == "dynamic":
-                        # x_b ~ Bernoulli(x) as [u < x], u ~ U[0, 1): the same law as torch.bernoulli, 4x faster on the CPU
+                        # x_b ~ Bernoulli(x) as [u < x], u ~ U[0, 1): the same law as torch.bernoulli, and
+                        # 3x cheaper on the CPU (0.33 vs 1.0 ms of CPU time per 128 x 784 batch, measured)
                         xb = (torch.rand_like(xb) < xb).to(xb.dtype)
                     yb = None if y_train is None else y_train.index_select(0, idx)
                     if warmup_steps:
