@@ -51,9 +51,25 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         logger.info("explorables: wrote %s", header.relative_to(app.outdir))
 
 
+def files_version() -> str:
+    """A short hash of the explorables' files and of the shipped checkpoints they export (cache-busting)."""
+    import hashlib
+
+    from vae_lib.export import LATENT2D
+    from vae_lib.flagship import FLAGSHIPS
+
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(LATENT2D[1].encode() + FLAGSHIPS["mnist"][1].encode())
+    return digest.hexdigest()[:12]
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.add_css_file("explorables/explorables.css")
-    app.add_js_file("explorables/loader.js", loading_method="defer")
+    # data-version: the loader appends ?v=... to the files it fetches, so a new build is never mixed with a cached one
+    app.add_js_file("explorables/loader.js", loading_method="defer", **{"data-version": files_version()})
     app.connect("html-page-context", _on_page_context)
     app.connect("build-finished", _on_build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

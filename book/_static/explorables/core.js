@@ -158,13 +158,14 @@
   /** Fetch models/NAME.json and its binary; resolves to {header, t: {tensor name: typed array}}. */
   function loadArrays(base, name) {
     if (!cache[name]) {
-      var url = base + "models/" + name + ".json";
+      var v = window.vaeExplorables._version || "";
+      var url = base + "models/" + name + ".json" + v;
       cache[name] = fetch(url).then(function (r) {
         if (!r.ok) throw new Error(url + ": " + r.status);
         return r.json();
       }).then(function (header) {
         if (header.format !== "vae_lib-typed-arrays" || header.byte_order !== "little") throw new Error(url + ": unknown format");
-        return fetch(base + "models/" + header.binary).then(function (r) {
+        return fetch(base + "models/" + header.binary + v).then(function (r) {
           if (!r.ok) throw new Error(header.binary + ": " + r.status);
           return r.arrayBuffer();
         }).then(function (buf) { return { header: header, t: readTensors(header, buf) }; });

@@ -11,6 +11,7 @@
   "use strict";
   var script = document.currentScript;
   var base = script && script.src ? script.src.replace(/[^\/]*$/, "") : "_static/explorables/";
+  var version = script && script.dataset && script.dataset.version ? "?v=" + script.dataset.version : "";
   var registry = (window.vaeExplorables = window.vaeExplorables || {});
   var factories = {};
   var loads = {};
@@ -19,7 +20,7 @@
     if (!loads[file]) {
       loads[file] = new Promise(function (resolve, reject) {
         var s = document.createElement("script");
-        s.src = base + file;
+        s.src = base + file + version;
         s.async = true;
         s.onload = resolve;
         s.onerror = function () { reject(new Error("could not load " + base + file)); };
@@ -33,6 +34,7 @@
     value: function (name, factory) { factories[name] = factory; },
   });
   Object.defineProperty(registry, "_base", { value: base });
+  Object.defineProperty(registry, "_version", { value: version });
 
   function activate(el) {
     if (el.dataset.state) return el._vaeReady;
