@@ -179,7 +179,11 @@ def _check_out_folder(args: argparse.Namespace, model: VAE) -> None:
         raise VaeLibError(f"--out {out} is a file; give a folder (the run writes model.pt, history.json and samples.png)")
     if args.resume and args.overwrite:
         raise VaeLibError("--resume continues the run in --out and --overwrite replaces it: pass only one of them")
-    if not checkpoint.exists() or args.overwrite:
+    if not checkpoint.exists():
+        if args.resume:
+            print(f"note: there is no run to resume in {out} (no model.pt); starting a new one", flush=True)
+        return
+    if args.overwrite:
         return
     payload = _read_checkpoint(checkpoint, "cpu")  # a damaged file fails here, clearly
     state = payload.get("training_state")
