@@ -11,7 +11,11 @@ import math
 import pytest
 import torch
 
-from vae_lib.distributions import log_bernoulli_logits, log_normal_diag, log_standard_normal
+from vae_lib.distributions import (
+    log_bernoulli_logits,
+    log_normal_diag,
+    log_standard_normal,
+)
 from vae_lib.hierarchical import HierarchicalVAE, evaluate_bounds, train_iwae
 
 X = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])

@@ -26,8 +26,15 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "alpha_bars", "log_normal", "gaussian_kl", "q_sample", "posterior", "optimal_reverse",
-    "model_marginal", "elbo_terms", "mc_elbo",
+    "alpha_bars",
+    "elbo_terms",
+    "gaussian_kl",
+    "log_normal",
+    "mc_elbo",
+    "model_marginal",
+    "optimal_reverse",
+    "posterior",
+    "q_sample",
 ]
 
 

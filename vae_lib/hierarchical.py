@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from .distributions import log_bernoulli_logits, log_normal_diag, log_standard_normal
 
-__all__ = ["HierarchicalVAE", "train_iwae", "evaluate_bounds"]
+__all__ = ["HierarchicalVAE", "evaluate_bounds", "train_iwae"]
 
 
 class _Gaussian(nn.Module):

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from .distributions import log_bernoulli_logits
 
-__all__ = ["VQVAE", "VQTerms", "quantize", "straight_through", "codebook_usage", "vq_loss", "train_vqvae"]
+__all__ = ["VQVAE", "VQTerms", "codebook_usage", "quantize", "straight_through", "train_vqvae", "vq_loss"]
 
 
 def quantize(z_e: Tensor, codebook: Tensor) -> tuple[Tensor, Tensor]:
