@@ -56,6 +56,7 @@ WORDS: dict[str, dict[str, str]] = {
         "solutions": "해답",
         "exercise": "연습문제",
         "solution_of": "연습문제 {number}의 해답",
+        "solution_at": "해답: {page}쪽",
         "chapter_group": "{number}장 {title}",
         "proof": "증명.",
         "contents": "차례",
@@ -69,6 +70,7 @@ WORDS: dict[str, dict[str, str]] = {
         "solutions": "Solutions",
         "exercise": "Exercise",
         "solution_of": "Solution to Exercise {number}",
+        "solution_at": "Solution: page {page}",
         "chapter_group": "Chapter {number}. {title}",
         "proof": "Proof.",
         "contents": "Contents",
@@ -328,6 +330,14 @@ def _reshape(app, doctree, docname: str) -> None:
                 parent.remove(node)
             target = sol.get("target_label") or ""
             moved.append((target, group))
+            exercise = next((e for e in f.findall(ex_nodes.exercise_enumerable_node) if e.get("label") == target), None)
+            if exercise is not None and exercise.parent is not None and sol.get("label"):
+                # where the solution is: the label sphinx-exercise's LaTeX visitor gives it
+                label = f"{f['docname']}:{sol['label']}"
+                page = r"\pageref*{" + label + "}"
+                hint = w["solution_at"].format(page=page)
+                exercise.parent.insert(exercise.parent.index(exercise) + 1, _raw(
+                    r"\par{\small\hfill\hyperref[" + label + "]{" + hint + r"}}\par"))
         if moved:
             solutions.append((number, chapter_title, f["docname"], moved))
     if not appendix_started:
