@@ -356,6 +356,22 @@ def step_variants(x: torch.Tensor, device: torch.device, steps: int, try_compile
                 run()
                 best[name] = min(best[name], (clock() - start) * 1e3 / steps)
     result.update(best)
+    # the batch preparation alone, which the whole-step timings above are too noisy to resolve
+    perm = torch.randperm(n, device=device)
+    prep = {
+        "batch prep: index_select + [u < x]": lambda b: (lambda xb: (torch.rand_like(xb) < xb).to(xb.dtype))(
+            x.index_select(0, perm[b * BATCH:(b + 1) * BATCH])),
+        "batch prep: index_select + torch.bernoulli": lambda b: torch.bernoulli(
+            x.index_select(0, perm[b * BATCH:(b + 1) * BATCH])),
+        "batch prep: x[idx] + torch.bernoulli (before)": lambda b: torch.bernoulli(x[perm[b * BATCH:(b + 1) * BATCH]]),
+    }
+    for _ in range(5):
+        for name, f in prep.items():
+            start = clock()
+            for b in range(200):
+                f(b % (n // BATCH))
+            _sync(device)
+            result[name] = min(result.get(name, float("inf")), (clock() - start) * 1e3 / 200)
     return result
 
 
@@ -514,11 +530,14 @@ def print_report(m: dict) -> None:
         print(f"one training step, best of 3 interleaved passes (ms/step; bare-matmul floor {m['step_floor_ms']:.2f} ms):")
         base = None
         for name, ms in m["step_variants_ms"].items():
-            if name == "compile_seconds":
+            if name == "compile_seconds" or name.startswith("batch prep"):
                 continue
             base = ms if base is None else base
             extra = "" if ms is base else f"   ({ms - base:+.2f} ms vs fit's step)"
             print(f"  {name:<56} {ms:6.2f}{extra}")
+        for name, ms in m["step_variants_ms"].items():
+            if name.startswith("batch prep"):
+                print(f"  {name:<56} {ms:6.3f}   (best of 5 x 200 batches)")
         if "compile_seconds" in m["step_variants_ms"]:
             print(f"  (torch.compile took {m['step_variants_ms']['compile_seconds']:.0f} s to compile)")
 
