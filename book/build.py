@@ -55,7 +55,7 @@ EDITIONS_OUT = BUILD / "editions"
 DERIVED = BUILD / ".editions"
 CACHE = ROOT / "_build" / ".jupyter_cache"
 CACHE_STAMP = ROOT / "_build" / ".jupyter_cache.vae_lib.sha256"
-IPYTHON_DIR = ROOT / "_build" / ".ipython"  # kernel profile of the build (figure format and style)
+IPYTHON_DIR = BUILD / ".ipython"  # kernel profile of THIS build (figure format and style): not shared between builds
 FAVICON = Path(__file__).resolve().parent / "_static" / "favicon.svg"
 NOT_FOUND = Path(__file__).resolve().parent / "landing" / "404.html"
 #: vae_lib's warning when a notebook falls back to the 8x8 digits (vae_lib/data.py)
@@ -69,6 +69,7 @@ EDITION_OVERRIDES: dict[str, dict] = {
     "ko": {},
     "en": {
         "title": "Variational Autoencoders, Step by Step",
+        "author": "VAE Book contributors",
         "sphinx": {
             "config": {
                 "language": "en",
