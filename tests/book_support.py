@@ -199,9 +199,9 @@ def wait_for_mathjax(driver, timeout_ms: int = 30000) -> str:
 #: MathJax internal source), its width and the width of its column; plus page-level overflow.
 _MEASURE_JS = r"""
 const out = [];
-const doc = MathJax && MathJax.startup && MathJax.startup.document;
+const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
 const texOf = new Map();
-if (doc) { for (const item of doc.math) { if (item.display && item.typesetRoot) texOf.set(item.typesetRoot, item.math); } }
+if (doc) { for (const item of doc.math) { if (item.typesetRoot) texOf.set(item.typesetRoot, item.math); } }
 document.querySelectorAll('mjx-container[display="true"]').forEach((c) => {
   const box = c.closest('div.math') || c.parentElement;
   const math = c.querySelector('mjx-math');
@@ -216,7 +216,19 @@ document.querySelectorAll('mjx-container[display="true"]').forEach((c) => {
             section: section ? section.id : '', hidden: !!c.closest('details:not([open])')});
 });
 const widest = document.documentElement.scrollWidth;
-return {equations: out, pageWidth: widest, viewport: window.innerWidth};
+// inline math that sticks out of its paragraph (clipped: the page itself does not scroll sideways)
+const inline = [];
+document.querySelectorAll('mjx-container:not([display="true"])').forEach((c) => {
+  const p = c.closest('p, li, td, dd') || c.parentElement;
+  const pr = p.getBoundingClientRect();
+  for (const r of c.getClientRects()) {
+    if (r.width > 0 && r.right > pr.right + 2 && !c.closest('details:not([open])')) {
+      inline.push({tex: (texOf.get(c) || c.textContent || '').slice(0, 60), right: Math.round(r.right), limit: Math.round(pr.right)});
+      break;
+    }
+  }
+});
+return {equations: out, inline: inline, pageWidth: widest, viewport: window.innerWidth};
 """
 
 
@@ -268,11 +280,14 @@ def overflowing_equations(driver, url: str, tolerance: int = 1) -> list[dict]:
     return [e for e in data["equations"] if e["width"] > e["column"] + tolerance]
 
 
-def long_code_lines(path: Path, limit: int = 88) -> list[tuple[int, int, str]]:
-    """``(cell number, length, line)`` of every code line longer than ``limit`` (the Colab cell aside)."""
+def long_code_lines(path: Path, limit: int = 88, shown_only: bool = False) -> list[tuple[int, int, str]]:
+    """``(cell number, length, line)`` of every code line longer than ``limit`` (the Colab cell aside;
+    with ``shown_only`` also the cells removed from the page: ``remove-cell``/``remove-input``)."""
     found = []
     for i, cell in enumerate(load(path)["cells"], start=1):
         if cell["cell_type"] != "code" or "colab-setup" in tags(cell):
+            continue
+        if shown_only and {"remove-cell", "remove-input"} & set(tags(cell)):
             continue
         for line in source(cell).splitlines():
             if len(line) > limit:
@@ -307,6 +322,8 @@ def overflow_report(site: Path = SITE) -> str:
             try:
                 for lang in EDITIONS:
                     for rel in chapter_urls(lang):
+                        if not (site / rel).is_file():
+                            continue
                         for e in overflowing_equations(driver, f"{base}/{rel}"):
                             what = f"`{e['label']}`" if e["label"] else f"`{e['tex'][:60]}`"
                             rows.setdefault((rel, lang), []).append(
@@ -330,11 +347,25 @@ def overflow_report(site: Path = SITE) -> str:
             if eqs:
                 out += ["", "| px | equation | width | column | section |", "|---|---|---|---|---|", *eqs]
             out.append("")
-    out += ["## Code lines over 88 columns (source of code cells, Colab cell aside)", ""]
+    out += ["## Output images without a figure caption (alt text falls back to \"그림: <title>\")", "",
+            "Give the cell `mystnb.figure` metadata with a `caption` (and a `name`) in its language.", ""]
+    for lang in EDITIONS:
+        for rel in chapter_urls(lang):
+            path = site / rel
+            if not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8")
+            bare = re.findall(r'<img alt="(?:그림|Figure): [^"]*" src="[^"]*_images/', text)
+            reprs = re.findall(r"&lt;[\w.]+ (?:object )?at 0x[0-9a-f]+&gt;", text)
+            if bare or reprs:
+                out.append(f"- `{rel}`: {len(bare)} image(s) without caption"
+                           + (f"; stray reprs: {sorted(set(reprs))}" if reprs else ""))
+    out.append("")
+    out += ["## Shown code lines over 88 columns (code cells on the page; the hidden lang/Colab cells aside)", ""]
     unformatted = set(ruff_unformatted(notebooks()))
     for path in notebooks():
         rel = path.relative_to(ROOT).as_posix()
-        lines = long_code_lines(path)
+        lines = long_code_lines(path, shown_only=True)
         flag = "ruff format --check: would reformat" if rel in unformatted else "ruff format --check: ok"
         out.append(f"- `{rel}`: {len(lines)} line(s) > 88; {flag}"
                    + "".join(f"\n    - cell {c}: {n} chars: `{t.strip()[:70]}`" for c, n, t in lines[:8])

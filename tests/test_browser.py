@@ -168,6 +168,7 @@ def test_display_equations_fit_their_column(audit: dict) -> None:
                 bad.append(f"{rel} @390: {len(wide)} equations wider than the column (at most 2): "
                            + "; ".join(f"{what(e)} {e['width']}/{e['column']}" for e in wide[:6]))
             bad += [f"{rel} @390: {what(e)} overflows without a scroll box" for e in wide if e["scroll"] not in ("auto", "scroll")]
+        bad += [f"{rel} @{width}: inline math sticks out of its paragraph: {e['tex']}" for e in entry["equations"]["inline"]]
         if entry["equations"]["pageWidth"] > entry["equations"]["viewport"] + 1:
             bad.append(f"{rel} @{width}: the page scrolls sideways ({entry['equations']['pageWidth']} px)")
     assert not bad, "\n".join(bad[:60])

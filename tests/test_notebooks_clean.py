@@ -134,8 +134,6 @@ def test_shown_code_lines_are_at_most_88_columns(path: Path) -> None:
     ``lang`` cell: ``remove-cell``/``remove-input``) are exempt."""
     from book_support import long_code_lines
 
-    shown = {i for i, c in enumerate(load(path)["cells"], start=1)
-             if not {"remove-cell", "remove-input"} & set(tags(c))}
-    long = [(cell, n, line) for cell, n, line in long_code_lines(path) if cell in shown]
+    long = long_code_lines(path, shown_only=True)
     assert not long, f"{path.name}: {len(long)} shown code line(s) > 88 columns:\n" + "\n".join(
         f"  cell {cell}: {n} chars: {line.strip()[:70]}" for cell, n, line in long[:15])

@@ -232,6 +232,9 @@ _WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\
 def _on_config_inited(app: Sphinx, config: Any) -> None:
     options = config.html_theme_options = dict(config.html_theme_options or {})
     options["navbar_persistent"] = []  # one search entry: the one in the sidebar
+    # the page's first script sets data-mode from localStorage or this default; "" made the theme log
+    # "Got invalid theme mode" as a console error on every first visit
+    options.setdefault("default_mode", "auto")
     options.setdefault("pygments_light_style", "tango")
     # myst-nb would load require.js and the widget manager from a CDN on pages with widget state
     config.nb_ipywidgets_js = {}

@@ -17,8 +17,8 @@ MathJax is configured (``mathjax3_config``) to
   column (``displayOverflow: "linebreak"``, new in MathJax 4): long derivations fit a
   390 px phone instead of being clipped; what cannot be broken scrolls in its own box
   (CSS in ``book/_static/book.css``);
-* not load the speech/Braille/explorer modules (about 3 MB of speech rules): screen readers
-  still get the MathML that MathJax puts into the page (assistive MathML).
+* not load the speech/Braille/explorer modules and the speech-rule worker (about 3 MB): screen
+  readers get the MathML that MathJax puts into the page (assistive MathML, ``mjx-assistive-mml``).
 
 If the package is missing the build fails with a message saying what to run, unless the CDN
 fallback was asked for explicitly with ``VAE_BOOK_MATHJAX=cdn`` (MathJax 4 then comes from
@@ -50,13 +50,21 @@ CDN_ENTRY = "https://cdn.jsdelivr.net/npm/mathjax@4/tex-chtml.js"
 MATHJAX_CONFIG: dict = {
     "output": {
         "displayOverflow": "linebreak",  # wide display math: break at operators, not clip
-        "linebreaks": {"inline": False},  # inline math stays on one line (it wraps with the text)
+        "linebreaks": {"inline": True},  # long inline math breaks at operators too, with the text
+        # math at the size of the text: matching the x-height of the Korean font scaled it to 113 %
+        # (wider equations for nothing)
+        "matchFontHeight": False,
     },
     "options": {
         "enableSpeech": False,
         "enableBraille": False,
         "enableExplorer": False,
         "enableEnrichment": False,
+        # the menu's defaults would still start the speech-rule worker (sre/speech-worker.js) for
+        # "enrich"/"collapsible"; screen readers get the assistive MathML instead
+        "menuOptions": {
+            "settings": {"enrich": False, "collapsible": False, "speech": False, "braille": False, "assistiveMml": True}
+        },
     },
 }
 

@@ -3,8 +3,8 @@
  *
  * Ranking: Sphinx adds up term scores, so a long page that mentions a word often beats the page
  * whose title IS that word. Here a result whose page title contains the query (spaces and case
- * ignored: "정규 분포" = "정규분포") comes first, a section title second, then the rest in
- * Sphinx's order.
+ * ignored: "정규 분포" = "정규분포") comes first, a section title second (the front page, whose
+ * title is the book's, between the two), then the rest in Sphinx's order.
  *
  * Snippets: the summary under each result is the page text without TeX source (\(q(z\mid x)\)
  * becomes "q(z|x)"), without the language switch, code-cell toggles, copy buttons and heading
@@ -39,7 +39,10 @@ var Scorer = {
     var q = Scorer.query();
     if (!q) return score;
     var page = title.split(" > ")[0];
-    if (!anchor && Scorer.normalize(page).indexOf(q) !== -1) return score + 1000;  // the page's title
+    // the front page (chapters/<lang>/index) carries the book's title, which names the whole subject
+    // ("Variational Autoencoders..."): a title match there counts less than a chapter's
+    var front = /(^|\/)index$/.test(result[0] || "");
+    if (!anchor && Scorer.normalize(page).indexOf(q) !== -1) return score + (front ? 600 : 1000);  // the page's title
     if (Scorer.normalize(title).indexOf(q) !== -1) return score + 500;  // a section's title
     return score;
   },
