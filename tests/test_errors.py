@@ -185,6 +185,18 @@ def test_ctrl_c_says_how_to_resume_and_resume_finishes(tmp_path, capsys, monkeyp
 
 
 # ----------------------------------------------------------------------------- train: time of the test evaluation
+def test_ctrl_c_before_the_first_epoch_says_nothing_was_saved(tmp_path, capsys, monkeypatch):
+    import vae_lib.__main__ as cli_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "load_dataset", interrupted)  # e.g. during a download
+    code, _, err = cli(capsys, *digits_args(tmp_path / "run"))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 130 and len(lines) == 1 and "nothing was saved" in lines[0] and "--resume" not in lines[0]
+
+
 def test_train_default_k_is_quick_and_estimated_well():
     assert build_parser().parse_args(["train"]).k == TRAIN_K <= 200
     model = VAE()  # the default MLP 784-400-20: the cost does not depend on the weights

@@ -229,8 +229,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _gpu_only_flags(args, device)
     _check_out_folder(args, model)
     out = Path(args.out)
-    args.interrupt_hint = (f"interrupted; the run in {out} keeps its last finished epoch: run the same command "
-                           "with --resume to continue")
+    args.interrupt_out = out
     n_test = N_TEST[args.dataset]
     _announce_evaluation(model, args.dataset, n_test, args.k, device, args.command_line)
 
@@ -401,15 +400,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted(out: Path | None) -> str:
+    """The one line printed on Ctrl-C: how to go on from where the run stopped."""
+    if out is None:
+        return "interrupted"
+    if (out / "model.pt").is_file():
+        return (f"interrupted; the run in {out} keeps its last finished epoch: run the same command with --resume "
+                "to continue")
+    return f"interrupted before the first epoch finished; nothing was saved in {out}: run the same command again"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = "python -m vae_lib " + shlex.join(argv)
-    args.interrupt_hint = "interrupted"
+    args.interrupt_out = None
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print(f"\n{args.interrupt_hint}", file=sys.stderr, flush=True)
+        print(f"\n{_interrupted(args.interrupt_out)}", file=sys.stderr, flush=True)
         return 130
     except TrainingDivergedError as err:
         print(f"error: {err}", file=sys.stderr)
