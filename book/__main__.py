@@ -3,6 +3,7 @@
   python -m book build [--edition ko|en]   both editions into _build/html
   python -m book sync-colab                rewrite the Colab set-up cell of every notebook
   python -m book student [--publish BRANCH] student and instructor notebooks into _build/{student,instructor}
+  python -m book grade NOTEBOOK... [--csv F] run submitted student notebooks, report each check cell
   python -m book pdf [--edition ko|en]      _build/pdf/vae-book-{ko,en}.pdf (XeLaTeX)
 """
 
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                                 "(working tree and index untouched); then git push origin BRANCH")
     p_student.add_argument("--strict", action="store_true",
                            help="exit with status 1 if a coding exercise does not follow the convention")
+    p_grade = sub.add_parser("grade", help="run submitted student notebooks and report which checks pass")
+    p_grade.add_argument("notebooks", nargs="+", type=Path)
+    p_grade.add_argument("--csv", type=Path, default=None, help="also write notebook,exercise,result rows here")
     p_pdf = sub.add_parser("pdf", help="typeset each edition as a PDF with XeLaTeX into _build/pdf")
     p_pdf.add_argument("--edition", choices=["ko", "en"], action="append",
                        help="only this edition (repeatable); default: both")
@@ -42,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         from book import student
 
         return student.main(out=args.out, publish=args.publish, strict=args.strict)
+    if args.command == "grade":
+        from book import student
+
+        return student.grade_main(args.notebooks, args.csv)
     if args.command == "pdf":
         from book import pdf
 

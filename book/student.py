@@ -601,6 +601,56 @@ def prefix_cells(nb: dict, targets: list[int]) -> list[int]:
 
 
 # --------------------------------------------------------------------------------------------
+# grading a submitted notebook
+
+
+def grade(path: Path, timeout: int = 900) -> dict[str, str]:
+    """Run a submitted student notebook from top to bottom and read its check cells.
+
+    The notebook is executed in a fresh kernel with errors allowed (nothing is written back).
+    Returns ``{exercise label: "passed" or the first line of the error of its check cell}``
+    for every coding exercise of the notebook. A check cell passes only if it ran without an
+    error, so a stub left in place (NotImplementedError) or a wrong part (AssertionError with
+    its message) counts as not solved.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+    results: dict[str, str] = {}
+    for ex in exercises(nb):
+        if ex.check_cell is None:
+            continue
+        error = next((o for o in nb.cells[ex.check_cell].get("outputs", []) if o.get("output_type") == "error"), None)
+        results[ex.label] = "passed" if error is None else (f"{error['ename']}: {error['evalue']}".splitlines() or [""])[0]
+    return results
+
+
+def grade_main(paths: list[Path], csv_path: Path | None = None) -> int:
+    """``python -m book grade``: grade each notebook, print a table, optionally write a CSV."""
+    import csv
+
+    rows: list[tuple[str, str, str]] = []
+    for path in paths:
+        results = grade(path)
+        solved = sum(r == "passed" for r in results.values())
+        print(f"{path}: {solved}/{len(results)} coding exercises pass their checks")
+        for label, result in results.items():
+            print(f"  {label:12s} {result[:120]}")
+            rows.append((str(path), label, result))
+    if csv_path:
+        with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["notebook", "exercise", "result"])
+            writer.writerows(rows)
+        print(f"written: {csv_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # command line
 
 

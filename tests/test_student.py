@@ -67,6 +67,8 @@ def _toy_notebook() -> dict:
         _code('assert double(3.0) == 6.0, "double: multiply by SCALE"\n', ["hide-input", "check", "exercise-check"]),
         _md("## Summary\n"),
     ]
+    for index, cell in enumerate(cells):
+        cell["id"] = f"cell-{index}"
     return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
@@ -370,3 +372,18 @@ def test_reference_passes_and_stub_fails(lang: str, name: str) -> None:
     given = student.student_notebook(nb, lang)
     failures = run_exercises(nb, given, lang, path.parent)
     assert not failures, "\n".join(failures)
+
+
+def test_grade_reports_each_check_cell(tmp_path: Path) -> None:
+    nb = _toy_notebook()
+    stub = tmp_path / "stub.ipynb"
+    stub.write_text(json.dumps(student.student_notebook(nb, "en")), encoding="utf-8")
+    solved = tmp_path / "solved.ipynb"
+    solved.write_text(json.dumps(student.instructor_notebook(nb)), encoding="utf-8")
+    wrong_nb = student.instructor_notebook(nb)
+    wrong_nb["cells"][9]["source"] = [line.replace("x * SCALE", "x + SCALE") for line in wrong_nb["cells"][9]["source"]]
+    wrong = tmp_path / "wrong.ipynb"
+    wrong.write_text(json.dumps(wrong_nb), encoding="utf-8")
+    assert student.grade(solved) == {"ex-ch04-2": "passed"}
+    assert student.grade(stub)["ex-ch04-2"].startswith("NotImplementedError: Exercise 4.2 (ex-ch04-2)")
+    assert student.grade(wrong) == {"ex-ch04-2": "AssertionError: double: multiply by SCALE"}
