@@ -67,6 +67,16 @@ def test_fit_does_not_sync_every_step(digits_x, read_backs):
     assert during_loop <= budget < steps / 5, (during_loop, budget, read_backs[:20])
 
 
+def test_conditional_fit_does_not_sync_every_step(digits_x, read_backs):
+    from vae_lib.data import load_digits_8x8
+
+    y = load_digits_8x8()[1]
+    torch.manual_seed(0)
+    model = VAE(x_dim=64, z_dim=4, hidden=(32,), n_classes=10)
+    fit(model, digits_x, y_train=y, epochs=1, batch_size=10, progress=False, device="cpu")
+    assert len(read_backs) < 179 / 5, read_backs[:20]  # 179 steps; the label range is checked once, up front
+
+
 def test_divergence_still_names_the_epoch_and_the_batch(digits_x, monkeypatch):
     model = small_vae()
     decode, calls = model.decode, []

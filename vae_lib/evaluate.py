@@ -29,6 +29,9 @@ def _check_inputs(model: torch.nn.Module, x: Tensor, y: Tensor | None) -> None:
         raise VaeLibError("x holds no images (shape [0, D]); pass at least one image to evaluate")
     if y is not None and (not isinstance(y, Tensor) or y.shape != (x.shape[0],)):
         raise VaeLibError(f"y must be a label tensor of shape [{x.shape[0]}]")
+    n_classes = getattr(model, "n_classes", None)
+    if y is not None and n_classes is not None and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise VaeLibError(f"labels y must lie in 0..{n_classes - 1}")
 
 
 @contextmanager
