@@ -171,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flagship evaluation: {ev['seconds']:.0f} s for {ev['n']} images at k = {ev['k']}")
     if "book_build" in report:
         print(f"book build: cold {report['book_build']['cold_seconds']:.0f} s, warm {report['book_build']['warm_seconds']:.0f} s")
-    if args.skip_build and out.is_file():  # keep the last measured build times
-        report["book_build"] = json.loads(out.read_text()).get("book_build", {})
+    if args.skip_build and "book_build" in previous:  # keep the last measured build times, marked as such
+        report["book_build"] = previous["book_build"]
+        earlier = previous.get("kept_from_previous_report", {}).get("machine", previous.get("machine"))
+        report["kept_from_previous_report"] = {"sections": ["book_build"], "machine": earlier}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"written to {out}")
