@@ -239,6 +239,11 @@ def fit(
             already done are skipped and the run ends as if it had never stopped.
         y_train, y_valid: labels for a conditional VAE (``VAE(n_classes=...)``).
         on_epoch: called with each epoch's record (e.g. to print a log line).
+
+    Raises ``VaeLibError`` for a bad setting or bad data (before any training), and
+    ``TrainingDivergedError`` naming the epoch and batch where the loss became NaN or infinite.
+    The losses stay on the device and are read back every ``FINITE_CHECK_EVERY`` (50) steps and at
+    the end of each epoch, not every step: on a GPU each read-back would stall the pipeline.
     """
     if not isinstance(model, VAE):
         raise TypeError(f"fit trains a vae_lib.models.VAE, got {type(model).__name__}")
