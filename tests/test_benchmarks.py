@@ -1,6 +1,7 @@
 """benchmarks/train_speed.py in miniature: it runs, its loops see the same data, its ratios are quotients."""
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_speed  # noqa: E402
+
+SHARED_DATA = Path(os.environ.get("VAE_LIB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def test_faithful_and_flattered_datasets_serve_the_same_images():
@@ -31,6 +34,8 @@ def test_step_floor_counts_the_matmuls_a_step_needs():
     assert flops == 2 * 128 * (3 * weights - first)  # forward + weight grads + input grads but the first layer's
 
 
+@pytest.mark.skipif(not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
+                    reason="MNIST not present in $VAE_LIB_DATA or ../shared/data")
 def test_train_speed_runs_in_miniature():
     pytest.importorskip("PIL")
     m = train_speed.measure(rounds=1, n=256, eval_n=4, eval_k=20, variant_steps=2)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+SHARED_DATA = Path(os.environ.get("VAE_LIB_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
 
 
@@ -27,6 +28,8 @@ def test_gpu_check_is_valid_bash():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.skipif(not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").exists(),
+                    reason="MNIST not present in $VAE_LIB_DATA or ../shared/data")
 def test_gpu_check_code_runs_on_the_cpu_in_miniature(tmp_path):
     # the measuring code itself (no GPU here), on 512 images and 20 test images: it must finish and
     # write every figure; the CPU ignores bf16 and compile, so the four modes all run eagerly
