@@ -235,7 +235,6 @@ def _on_config_inited(app: Sphinx, config: Any) -> None:
     # the page's first script sets data-mode from localStorage or this default; "" made the theme log
     # "Got invalid theme mode" as a console error on every first visit
     options.setdefault("default_mode", "auto")
-    options.setdefault("pygments_light_style", "tango")
     # myst-nb would load require.js and the widget manager from a CDN on pages with widget state
     config.nb_ipywidgets_js = {}
 
@@ -314,13 +313,16 @@ def fix_accessibility(html: str) -> str:
 
     * label-content-name-mismatch: myst-nb's ``<summary aria-label="Toggle hidden content">`` shows
       "Show code cell source"; the theme's search button is labelled "Search" but shows
-      "Search Ctrl+K". The ARIA label is dropped, so the accessible name is the visible text.
+      "Search Ctrl+K"; its colour-mode button is labelled "Color mode" but its icons are titled
+      "Light"/"Dark"/"System Settings". The ARIA label is dropped, so the accessible name is the
+      visible text.
     * aria-required-children / deprecated role: docutils' citation list is ``role="list"`` with
       ``role="doc-biblioentry"`` children (a role deprecated in DPUB-ARIA 1.1): children become
       ``role="listitem"``.
     """
     html = re.sub(r'(<summary\b[^>]*?)\s+aria-label="[^"]*"', r"\1", html)
     html = re.sub(r'(<button class="btn search-button-field[^"]*"[^>]*?)\s+aria-label="[^"]*"', r"\1", html)
+    html = re.sub(r'(<button class="[^"]*theme-switch-button[^"]*"[^>]*?)\s+aria-label="[^"]*"', r"\1", html)
     html = html.replace('role="doc-biblioentry"', 'role="listitem"')
     return html
 

@@ -55,7 +55,8 @@ function bookTexToText(tex) {
     Vert: "‖", le: "≤", ge: "≥", leq: "≤", geq: "≥", approx: "≈", sim: "~", infty: "∞", cdot: "·",
     times: "×", to: "→", sum: "Σ", log: "log", exp: "exp", nabla: "∇", partial: "∂", int: "∫" };
   return tex
-    .replace(/^\s*(\\\(|\\\[|\$\$?)|(\\\)|\\\]|\$\$?)\s*$/g, "")
+    .replace(/\\[()\[\]]|\$\$?/g, " ")
+    .replace(/\\q?quad\b/g, " ")
     .replace(/\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|boldsymbol|tfrac|frac)\s*/g, "")
     .replace(/\\\|/g, "‖")
     .replace(/\\([A-Za-z]+)/g, function (m, name) { return greek[name] || name; })
@@ -71,6 +72,7 @@ if (typeof Search !== "undefined") {
     var drop = [".headerlink", "script", "style", ".lang-switch-bar", "summary", ".copybtn",
                 ".cell_input", "button", ".toggle-details__summary", "mjx-assistive-mml"];
     drop.forEach(function (q) { doc.querySelectorAll(q).forEach(function (el) { el.remove(); }); });
+    doc.querySelectorAll(".math .eqno").forEach(function (el) { el.remove(); });
     doc.querySelectorAll(".math").forEach(function (el) {
       el.replaceWith(doc.createTextNode(" " + bookTexToText(el.textContent) + " "));
     });
