@@ -232,14 +232,15 @@ _WIDGET_VIEW = re.compile(r'<script type="application/vnd\.jupyter\.widget-view\
 def _on_config_inited(app: Sphinx, config: Any) -> None:
     options = config.html_theme_options = dict(config.html_theme_options or {})
     options["navbar_persistent"] = []  # one search entry: the one in the sidebar
-    # the page's first script sets data-mode from localStorage or this default; "" made the theme log
-    # "Got invalid theme mode" as a console error on every first visit
-    options.setdefault("default_mode", "auto")
     # myst-nb would load require.js and the widget manager from a CDN on pages with widget state
     config.nb_ipywidgets_js = {}
 
 
 def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    # the page's first script sets data-mode from localStorage or this template value; "" made the
+    # theme log "Got invalid theme mode" as a console error on every first visit
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
     scripts = context.get("script_files")
     if scripts:
         kept, seen = [], set()
