@@ -99,6 +99,7 @@ def audit(base_url: str) -> dict:
                     if stem in SCREENSHOT_CHAPTERS:
                         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                         driver.save_screenshot(str(SCREENSHOTS / f"{lang}_{stem}_{width}.png"))
+                        _save_long_screenshot(driver, SCREENSHOTS / f"{lang}_{stem}_{width}_long.png", width)
                     if width_name == "desktop":
                         driver.execute_script(axe_source)
                         driver.set_script_timeout(120)
@@ -119,6 +120,17 @@ def audit(base_url: str) -> dict:
             driver.quit()
     _write_weight_report(results)
     return results
+
+
+def _save_long_screenshot(driver, path: Path, width: int, max_height: int = 7000) -> None:
+    """The first ``max_height`` CSS px of the page in one PNG (Chrome DevTools' beyond-viewport capture)."""
+    import base64
+
+    height = min(max_height, int(driver.execute_script("return document.documentElement.scrollHeight")))
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
 
 
 def _write_weight_report(results: dict) -> None:
