@@ -315,9 +315,14 @@ def _reshape(app, doctree, docname: str) -> None:
                 node["vae_title"] = f"{word} {number}.{k_prf}"
                 labels[node.get("label", "")] = node["vae_title"]
             elif isinstance(node, nodes.admonition) and "proof" in node.get("classes", []):
+                # sphinx-proof gives a proof no title (an empty bar in LaTeX) and starts it with
+                # "Proof. " in every language: the word becomes the title, in the edition's language
                 text = _first_text(node)
-                if text is not None and str(text).startswith("Proof. "):
-                    text.parent.replace(text, nodes.Text(w["proof"] + " " + str(text)[len("Proof. "):]))
+                stripped = re.sub(r"^(Proof|증명)\.\s*", "", str(text)) if text is not None else ""
+                if text is not None and stripped != str(text):  # (the site's extension may have translated it)
+                    text.parent.replace(text, nodes.Text(stripped))
+                if not (node.children and isinstance(node[0], nodes.title)):
+                    node.insert(0, nodes.title(w["proof"].rstrip("."), w["proof"].rstrip(".")))
         moved: list = []
         for sol in list(f.findall(ex_nodes.solution_node)):
             parent = sol.parent
