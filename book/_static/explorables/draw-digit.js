@@ -15,8 +15,8 @@
   window.vaeExplorables._register("draw-digit", function (el, X, base) {
     var T = {
       title: { en: "Explore: draw a digit", ko: "직접 해 보기: 숫자 그리기" },
-      note: { en: "Draw with the mouse or a finger (or load a test digit). The drawing is binarized and encoded; the ellipses are q(z|x) of the 2-D model (1σ and 2σ) among the codes of real test digits.",
-        ko: "마우스나 손가락으로 숫자를 그려 보십시오(테스트 숫자를 불러와도 됩니다). 그림은 이진화한 뒤 인코더에 들어갑니다. 타원은 2차원 모델의 q(z|x)(1σ, 2σ)이고, 점들은 실제 테스트 숫자의 코드입니다." },
+      note: { en: "Draw with the mouse or a finger (or load a test digit). The drawing is binarized and encoded; the ellipses are q(z|x) of the 2-D model (1σ and 2σ) among the codes of real test digits; the inset zooms in around μ.",
+        ko: "마우스나 손가락으로 숫자를 그려 보십시오(테스트 숫자를 불러와도 됩니다). 그림은 이진화한 뒤 인코더에 들어갑니다. 타원은 2차원 모델의 q(z|x)(1σ, 2σ)이고, 점들은 실제 테스트 숫자의 코드입니다. 오른쪽 위 작은 창은 μ 주변을 확대한 것입니다." },
       loading: { en: "loading the models…", ko: "모델을 불러오는 중…" },
       pad: { en: "Drawing area, 28 by 28 pixels: draw with the mouse or by touch", ko: "28×28 픽셀 그림판: 마우스나 터치로 그립니다" },
       plane: { en: "Latent plane of the 2-D model with q(z|x) of the drawing", ko: "그림의 q(z|x)를 표시한 2차원 모델의 잠재 평면" },
@@ -85,6 +85,31 @@
           ctx.strokeStyle = "#000"; ctx.lineWidth = rad === 1 ? 2.5 : 1.5; ctx.setLineDash(rad === 1 ? [] : [5, 3]); ctx.stroke(); ctx.setLineDash([]);
         });
         r.z.slice(0, SHOWN).forEach(function (z) { ctx.beginPath(); ctx.arc(P.px(z[0]), P.py(z[1]), 3, 0, 2 * Math.PI); ctx.fillStyle = "#000"; ctx.fill(); });
+        inset(ctx, r, s);
+      }
+      // the ellipses are often a few pixels wide on the plane: a zoomed inset around mu shows them
+      function inset(ctx, r, s) {
+        var size = 110, x0 = P.size - size - 4, y0 = 4, half = Math.max(2.6 * Math.max(s[0], s[1]), 0.05);
+        var ix = function (z) { return x0 + (z - r.mu[0] + half) / (2 * half) * size; };
+        var iy = function (z) { return y0 + (r.mu[1] + half - z) / (2 * half) * size; };
+        ctx.save();
+        ctx.fillStyle = "#fff"; ctx.fillRect(x0, y0, size, size);
+        ctx.beginPath(); ctx.rect(x0, y0, size, size); ctx.clip();
+        var q = codes.header.meta.quantization, cz = codes.t.codes, lab = codes.t.labels;
+        for (var i = 0; i < codes.header.meta.n; i++) {
+          var z1 = q.min[0] + q.step[0] * cz[2 * i], z2 = q.min[1] + q.step[1] * cz[2 * i + 1];
+          if (Math.abs(z1 - r.mu[0]) < half && Math.abs(z2 - r.mu[1]) < half) { ctx.fillStyle = X.TAB10[lab[i]]; ctx.fillRect(ix(z1) - 2, iy(z2) - 2, 4, 4); }
+        }
+        [1, 2].forEach(function (rad) {
+          ctx.beginPath();
+          ctx.ellipse(ix(r.mu[0]), iy(r.mu[1]), rad * s[0] / (2 * half) * size, rad * s[1] / (2 * half) * size, 0, 0, 2 * Math.PI);
+          ctx.strokeStyle = "#000"; ctx.lineWidth = rad === 1 ? 2 : 1.2; ctx.setLineDash(rad === 1 ? [] : [4, 3]); ctx.stroke(); ctx.setLineDash([]);
+        });
+        r.z.slice(0, SHOWN).forEach(function (z) { ctx.beginPath(); ctx.arc(ix(z[0]), iy(z[1]), 2.5, 0, 2 * Math.PI); ctx.fillStyle = "#000"; ctx.fill(); });
+        ctx.restore();
+        ctx.strokeStyle = "#555"; ctx.lineWidth = 1; ctx.strokeRect(x0 + 0.5, y0 + 0.5, size - 1, size - 1);
+        ctx.fillStyle = "#333"; ctx.font = "11px sans-serif"; ctx.textAlign = "left";
+        ctx.fillText("±" + X.fmt(half, 2), x0 + 4, y0 + size - 5);
       }
       function row(cells, head) { return X.h("tr", {}, cells.map(function (c) { return X.h(head ? "th" : "td", { text: c }); })); }
       var current = null;
