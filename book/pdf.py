@@ -114,6 +114,18 @@ def latex_elements(lang: str) -> dict[str, str]:
 \setmainhangulfont{NanumMyeongjo}[BoldFont=NanumMyeongjoBold]
 \setsanshangulfont{NanumGothic}[BoldFont=NanumGothicBold]
 \setmonohangulfont{NanumGothicCoding}[BoldFont=NanumGothicCoding-Bold]
+% parentheses, quotes and punctuation from the Latin font (xetexko would take them from the Hangul
+% font: wide "(Coding)"), and ' as an apostrophe, not a closing mark followed by a gap ("model' s")
+\xetexkofontregime{latin}
+\XeTeXcharclass"2019=0
+% characters the notebooks print that DejaVu Sans Mono lacks: from FreeMono in code, as they are elsewhere
+\usepackage{newunicodechar}
+\newfontfamily\vaemonofallback{FreeMono}[Extension=.otf]
+\makeatletter
+\AtBeginDocument{\edef\vae@tt{\ttdefault}}
+\newcommand{\vaemonochar}[1]{\ifx\f@family\vae@tt{\vaemonofallback\symbol{#1}}\else\symbol{#1}\fi}
+\makeatother
+\newunicodechar{ℓ}{\vaemonochar{"2113}}
 \newif\ifvaeappendix
 \newcounter{vaesavedsecnumdepth}
 \makeatletter
