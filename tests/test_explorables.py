@@ -535,16 +535,28 @@ def test_static_figure_without_javascript(lang: str, name: str) -> None:
     assert "<img" in html[at:at + 3000], f"{name}: {target} has no image"
 
 
-def test_cell_script_is_idempotent_and_touches_only_its_cells(tmp_path) -> None:
-    """book/explorable_cells.py on a copy of the chapters: inserts one cell per explorable and twin, then changes nothing."""
+def _cells_module():
+    """book/explorable_cells.py as a module."""
     import importlib.util
+    import sys
 
     spec = importlib.util.spec_from_file_location("explorable_cells", ROOT / "book" / "explorable_cells.py")
     cells = importlib.util.module_from_spec(spec)
-    import sys
-
     sys.modules.setdefault("explorable_cells", cells)  # dataclasses look their module up there
     spec.loader.exec_module(cells)
+    return cells
+
+
+def test_chapters_hold_the_explorable_cells() -> None:
+    """The committed chapters carry every explorable's cell, as book/explorable_cells.py writes it."""
+    report = _cells_module().run(ROOT, check=True)
+    assert len(report) == 2 * len(PAGES)
+    assert all(line.startswith("unchanged") for line in report), "run `python book/explorable_cells.py`:\n" + "\n".join(report)
+
+
+def test_cell_script_is_idempotent_and_touches_only_its_cells(tmp_path) -> None:
+    """book/explorable_cells.py on a copy of the chapters: inserts one cell per explorable and twin, then changes nothing."""
+    cells = _cells_module()
     for lang in ("ko", "en"):
         (tmp_path / "chapters" / lang).mkdir(parents=True)
         for ex in cells.EXPLORABLES:
