@@ -396,7 +396,7 @@ def main(editions: list[str] | None = None) -> int:
     built = [lang for lang in languages if (EDITIONS_OUT / lang / "_build" / "html" / "index.html").is_file()]
     stages.run("assemble site", assemble_site, built)
     report = stages.run("execution report", execution_report)
-    print(f"\nNotebook execution times (from jupyter-cache, {EXEC_REPORT.relative_to(ROOT)}):\n{report}")
+    print(f"\nNotebook execution times (from jupyter-cache, {EXEC_REPORT}):\n{report}")
     print("Stage times:\n" + stages.summary())
     if failed:
         print(f"\nFAILED: edition(s) {', '.join(failed)} had warnings or notebook errors (see above).")

@@ -177,15 +177,15 @@ OURS = ("/_static/explorables/", "vaeExplorables", "VAEX", "vae-explorable")
 
 
 def _no_console_errors(browser: "webdriver.Chrome", metrics: dict, name: str, lang: str) -> None:
-    """No console error comes from the explorables (their scripts, their fetches, their hook).
+    """No console error at all on the page while the explorable is driven.
 
-    Errors of the rest of the page (theme, MathJax, favicon) are recorded in the metrics file for
-    the site's owners; they exist on pages without explorables too.
+    Errors that come from the explorables (their scripts, fetches, hook) are named separately.
     """
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     ours = [e for e in errors if any(mark in e["message"] for mark in OURS)]
     assert not ours, ours
     metrics[name][f"{lang}_other_console_errors"] = [e["message"][:160] for e in errors]
+    assert not errors, f"{name} ({lang}): console errors from the page: {errors}"
 
 
 def _screenshots(browser: "webdriver.Chrome", lang: str, name: str) -> None:
