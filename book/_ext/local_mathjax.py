@@ -40,7 +40,8 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 #: Files and folders of ``node_modules/mathjax`` that the ``tex-chtml`` component may load.
-MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions")
+#: ``a11y/assistive-mml.js``: the assistive MathML for screen readers (``assistiveMml`` below).
+MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "a11y/assistive-mml.js")
 #: Folder of the font package (``node_modules/@mathjax/mathjax-newcm-font``) that CHTML loads.
 FONT_PARTS = ("chtml/woff2", "chtml/dynamic")
 MATHJAX_ENTRY = "mathjax/tex-chtml.js"  # relative to _static/
