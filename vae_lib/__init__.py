@@ -3,7 +3,9 @@
 Modules (each one job): ``errors`` (``VaeLibError``, raised for every bad input), ``data`` (MNIST and toy data), ``distributions`` (log-densities, KL),
 ``models`` (VAE, autoencoder), ``objectives`` (ELBO, IWAE, importance-sampled log p(x)),
 ``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
-model, ``load_flagship()``), ``plots`` (figures, Korean font).
+model, ``load_flagship()``), ``plots`` (figures, Korean font), ``export`` (typed-array export of the
+shipped models for the book's explorable figures), ``autoregressive`` (MADE decoder, posterior
+collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11).
 """
 
 from __future__ import annotations
