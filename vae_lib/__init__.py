@@ -5,7 +5,8 @@ Modules (each one job): ``errors`` (``VaeLibError``, raised for every bad input)
 ``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
 model, ``load_flagship()``), ``plots`` (figures, Korean font), ``export`` (typed-array export of the
 shipped models for the book's explorable figures), ``autoregressive`` (MADE decoder, posterior
-collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11).
+collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11), ``seeds`` (``book_seed``:
+every seed of a chapter, shifted by ``VAE_BOOK_SEED_OFFSET`` for the seed sweep).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .objectives import elbo, iwae_bound, log_px_importance  # noqa: E402
 from .train import fit, load_checkpoint, save_checkpoint, select_device  # noqa: E402
 from .evaluate import evaluate, mean_elbo  # noqa: E402
 from .flagship import load_benchmarks, load_flagship  # noqa: E402
+from .seeds import book_seed  # noqa: E402
 
 
 def use_korean_font() -> str:
@@ -31,5 +33,5 @@ def use_korean_font() -> str:
 __all__ = [
     "VAE", "Autoencoder", "elbo", "iwae_bound", "log_px_importance", "fit", "evaluate", "mean_elbo",
     "load_checkpoint", "save_checkpoint", "load_flagship", "load_benchmarks", "select_device", "use_korean_font",
-    "distributions", "models", "objectives", "VaeLibError",
+    "distributions", "models", "objectives", "VaeLibError", "book_seed",
 ]
