@@ -172,3 +172,18 @@ def test_bad_settings_say_what_to_fix() -> None:
         ld.EpsilonMLP(2, 10)(torch.full((1, 2), float("nan")), torch.ones(1, dtype=torch.long))
     with pytest.raises(VaeLibError, match="n_classes = 0"):
         ld.fit_latent_diffusion(ld.EpsilonMLP(2, 10), torch.zeros(4, 2), ld.cosine_betas(10), labels=torch.zeros(4).long())
+
+
+def test_a_saved_prior_loads_back_identically_and_a_foreign_file_is_refused(tmp_path) -> None:
+    model = _model(n_classes=10, dtype=torch.float32)
+    path = ld.save_prior(tmp_path / "prior.pt", model, BETAS, {"command": "test"})
+    back, betas, meta = ld.load_prior(path)
+    z, t = torch.randn(4, 3), torch.tensor([1, 2, 50, 100])
+    with torch.no_grad():
+        assert torch.equal(back(z, t), model(z, t))
+    assert torch.equal(betas, BETAS) and meta == {"command": "test"}
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(VaeLibError, match="not a latent diffusion prior"):
+        ld.load_prior(tmp_path / "other.pt")
+    with pytest.raises(VaeLibError, match="no shipped latent diffusion prior"):
+        ld.load_prior(dataset="cifar")

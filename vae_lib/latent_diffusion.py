@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -215,10 +216,12 @@ def sample(model: EpsFn, n: int, z_dim: int, betas: Tensor, y: Tensor | None = N
 
 
 def fit_latent_diffusion(model: EpsilonMLP, codes: Tensor, betas: Tensor, labels: Tensor | None = None,
-                         epochs: int = 50, batch_size: int = 256, lr: float = 2e-3, label_dropout: float = 0.1,
-                         seed: int = 0, progress: bool | str = "auto") -> list[float]:
+                         code_std: Tensor | None = None, epochs: int = 50, batch_size: int = 256, lr: float = 2e-3,
+                         label_dropout: float = 0.1, seed: int = 0, progress: bool | str = "auto") -> list[float]:
     """Minimize the eps-loss over codes [N, d] with Adam (cosine learning rate); returns the loss per epoch.
 
+    With ``code_std`` [N, d], ``codes`` are the encoder means mu(x) and every batch draws fresh codes
+    z = mu + code_std * noise ~ q(z|x), so the model learns the aggregate posterior q(z) = E_x q(z|x).
     With ``labels`` [N], each label is replaced by the "no label" class with probability ``label_dropout``,
     so one network learns the conditional and the unconditional eps (classifier-free guidance).
     """
@@ -245,7 +248,10 @@ def fit_latent_diffusion(model: EpsilonMLP, codes: Tensor, betas: Tensor, labels
                 y = labels[idx].clone()
                 drop = torch.rand(len(idx), generator=gen, device=codes.device) < label_dropout
                 y[drop] = model.n_classes
-            loss = epsilon_loss(model, codes[idx], betas, gen, y).mean()
+            z0 = codes[idx]
+            if code_std is not None:
+                z0 = z0 + code_std[idx] * torch.randn(z0.shape, generator=gen, device=z0.device)
+            loss = epsilon_loss(model, z0, betas, gen, y).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -279,3 +285,103 @@ def numpy_epsilon(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray], z
     for i in range(config["layers"] - 1):
         h = h + silu(linear(h, f"blocks.{i}") + emb)
     return linear(h, "out")
+
+
+# --- the shipped latent diffusion prior of the flagship (chapter 12) ---------------------------------------
+
+#: flagship dataset -> (file in vae_lib/results, sha256 of that file); written by ``main`` below
+SHIPPED: dict[str, tuple[str, str]] = {}
+
+
+def save_prior(path: str | Path, model: EpsilonMLP, betas: Tensor, meta: Mapping[str, Any]) -> Path:
+    """Write the eps-network, its schedule and ``meta`` (command, history, ...) with torch.save (no pickled code)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": "vae_lib.latent_diffusion/1", "config": model.config(),
+                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "betas": betas.detach().cpu(), "meta": dict(meta)}, path)
+    return path
+
+
+def load_prior(path: str | Path | None = None, dataset: str = "mnist",
+               device: str | torch.device = "cpu") -> tuple[EpsilonMLP, Tensor, dict[str, Any]]:
+    """(model in eval mode, betas [T], meta) from ``path``, or the shipped prior of the ``dataset`` flagship
+    (its sha256 is checked first). Loaded with ``weights_only=True``."""
+    import hashlib
+
+    if path is None:
+        if dataset not in SHIPPED:
+            raise VaeLibError(f"no shipped latent diffusion prior for {dataset!r}; choose one of {sorted(SHIPPED)}")
+        name, expected = SHIPPED[dataset]
+        path = Path(__file__).resolve().parent / "results" / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != expected:
+            raise VaeLibError(f"{path} is damaged or not the shipped file (sha256 {digest[:12]}..., "
+                              f"expected {expected[:12]}...); check the file out again")
+    blob = torch.load(Path(path), map_location=device, weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != "vae_lib.latent_diffusion/1":
+        raise VaeLibError(f"{path} is not a latent diffusion prior written by vae_lib.latent_diffusion.save_prior")
+    model = EpsilonMLP(**blob["config"]).to(device)
+    model.load_state_dict(blob["state_dict"])
+    return model.eval(), blob["betas"], blob["meta"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the latent diffusion prior of a flagship VAE on its training codes z ~ q(z|x) and save it."""
+    import argparse
+    import shlex
+    import sys
+    import time
+
+    from .data import dynamic_binarize, load_binarized_mnist, load_mnist
+    from .flagship import load_flagship
+
+    parser = argparse.ArgumentParser(prog="python -m vae_lib.latent_diffusion", description=main.__doc__)
+    parser.add_argument("--dataset", choices=["mnist", "binarized-mnist"], default="mnist")
+    parser.add_argument("--steps", type=int, default=100, help="diffusion steps T (cosine schedule)")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--label-dropout", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt); a .train.log beside it")
+    args = parser.parse_args(argv)
+    if args.out.exists():
+        print(f"error: {args.out} exists; remove it or choose another --out", file=sys.stderr)
+        return 2
+    vae = load_flagship(args.dataset)
+    if args.dataset == "mnist":
+        x, y = load_mnist("train")
+        x = dynamic_binarize(x, generator=torch.Generator().manual_seed(args.seed))
+    else:
+        x = torch.cat([load_binarized_mnist("train"), load_binarized_mnist("valid")])
+        y = None  # the static binarization has no labels
+    with torch.no_grad():
+        mu, logvar = vae.encode(x)
+    torch.manual_seed(args.seed)
+    betas = cosine_betas(args.steps)
+    model = EpsilonMLP(mu.shape[1], args.steps, hidden=args.hidden, layers=args.layers,
+                       n_classes=10 if y is not None else 0)
+    log_path = args.out.with_suffix(".train.log")
+    command = "python -m vae_lib.latent_diffusion " + shlex.join(argv if argv is not None else sys.argv[1:])
+    start = time.perf_counter()
+    history = fit_latent_diffusion(model, mu, betas, labels=y, code_std=(0.5 * logvar).exp(), epochs=args.epochs,
+                                   batch_size=args.batch_size, lr=args.lr, label_dropout=args.label_dropout,
+                                   seed=args.seed + 1)
+    seconds = time.perf_counter() - start
+    lines = [(f"latent diffusion prior of the {args.dataset} flagship: T = {args.steps}, "
+             f"{sum(p.numel() for p in model.parameters())} parameters, {len(mu)} training codes z ~ q(z|x)"),
+             f"command: {command}"]
+    lines += [f"epoch {i + 1:4d}  eps-loss {loss:.4f}" for i, loss in enumerate(history)]
+    lines.append(f"trained in {seconds:.0f} s on {torch.get_num_threads()} CPU thread(s)")
+    save_prior(args.out, model.eval(), betas, {"dataset": args.dataset, "command": command, "history": history,
+                                               "seconds": seconds})
+    log_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} and {log_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
