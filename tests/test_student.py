@@ -224,6 +224,44 @@ def test_every_assert_of_a_check_cell_says_what_is_wrong() -> None:
     assert not missing, "asserts without a message in exercise-check cells:\n" + "\n".join(missing)
 
 
+def check_cell_language_problems() -> list[str]:
+    """Check cells of coding exercises that a student of the edition cannot read as intended (issue 19):
+    an assert whose message is a tuple (printed as a Python tuple), a plain ``assert`` (its message is
+    not in ``TEXT``, so English in the Korean edition), or no ``passed(...)`` line."""
+    problems = []
+    for lang, name, index in _check_cells():
+        cell = student.load_notebook(ROOT / "chapters" / lang / name)["cells"][index]
+        code = student.cell_source(cell)
+        where = f"{lang}/{name} cell {index} (id {cell.get('id')})"
+        tree = student._parse(code)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert):
+                kind = "a tuple message" if isinstance(node.msg, ast.Tuple) else "a plain assert"
+                problems.append(f"{where} line {node.lineno}: {kind}; use check(cond, TEXT[...], **values)")
+        calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        if "passed" not in calls:
+            problems.append(f"{where}: no passed(label) line")
+    return problems
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19: the chapter owners move their exercise check cells to "
+                                       "vae_lib.exercises (CONTRIBUTING.md); remove this mark when they have")
+def test_check_cells_speak_the_editions_language_and_say_passed() -> None:
+    problems = check_cell_language_problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_language_test_catches_a_tuple_message(monkeypatch) -> None:
+    """The test above can fail, and passes on a converted cell."""
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "id": "x",
+                     "source": "assert a < b, ('differs from torch', a, b)\n"}]}
+    monkeypatch.setattr(student, "load_notebook", lambda path: nb)
+    monkeypatch.setattr(sys.modules[__name__], "_check_cells", lambda: [("ko", "04_x.ipynb", 0)])
+    assert any("a tuple message" in p for p in check_cell_language_problems())
+    nb["cells"][0]["source"] = 'check(a < b, TEXT["kl"], a=a, b=b)\npassed("ex-ch04-3")\n'
+    assert check_cell_language_problems() == []
+
+
 def _significant(lines, elsewhere: str) -> list[str]:
     """Lines long enough to be telling that do not occur in the kept part of the source."""
     out = []
