@@ -8,7 +8,9 @@ Writes, for each edition ``<lang>`` (``ko``, ``en``):
   ``raise NotImplementedError("<Exercise 4.3 (ex-ch04-3)>: ...")`` at the same indentation; other
   code that belongs to a solution (``hide-input`` code cells that follow a ``{solution}`` block and
   are not an exercise's check) is removed; the *check cells* (tag ``exercise-check``) are kept, so
-  the student runs them and reads which part is wrong. No outputs, no execution counts.
+  the student runs them and reads which part is wrong; each ends with ``passed("ex-ch04-3")``
+  (:func:`check_code_with_passed`), which prints "✓ 연습 4.3 통과" / "✓ Exercise 4.3 passed" once the
+  checks above it held. No outputs, no execution counts.
 * ``_build/instructor/<lang>/NN_*.ipynb``: the chapters as written, with every solution, outputs
   cleared.
 * ``_build/student/README.md``: one launch link per notebook, e.g.
@@ -374,9 +376,21 @@ def hidden_solution_cells(nb: dict) -> set[int]:
     return hidden
 
 
+def check_code_with_passed(code: str, label: str) -> str:
+    """A check cell that ends by saying so: ``passed("ex-ch04-3")`` (vae_lib.exercises) is appended
+    unless the cell calls ``passed`` already; it prints "✓ 연습 4.3 통과" / "✓ Exercise 4.3 passed"
+    in the notebook's ``LANG`` once every check above it held."""
+    if re.search(r"\bpassed\(", code):
+        return code
+    body = code.rstrip("\n")
+    return (body + "\n" if body else "") + f"from vae_lib.exercises import passed  # noqa: E402\n\npassed({label!r})\n"
+
+
 def student_notebook(nb: dict, lang: str) -> dict:
     """The student copy of a chapter notebook (see the module docstring)."""
-    exs = {ex.solution_cell: ex for ex in exercises(nb) if ex.solution_cell is not None}
+    all_ex = exercises(nb)
+    exs = {ex.solution_cell: ex for ex in all_ex if ex.solution_cell is not None}
+    checks = {ex.check_cell: ex for ex in all_ex if ex.check_cell is not None}
     hidden = hidden_solution_cells(nb)
     out = _clear_outputs(nb)
     cells = []
@@ -392,6 +406,8 @@ def student_notebook(nb: dict, lang: str) -> dict:
                 _set_source(cell, text)
         elif index in exs:
             _set_source(cell, stub_code(cell_source(cell), exs[index], lang))
+        elif index in checks:
+            _set_source(cell, check_code_with_passed(cell_source(cell), checks[index].label))
         cells.append(cell)
     out["cells"] = cells
     return out
@@ -688,12 +704,13 @@ def _find_solution_cell(sub: dict, label: str, frame: list[str], tagged: dict[st
     return None
 
 
-def _check_note(sub: dict, sub_ex: Exercise | None, source_check: str, lang: str) -> str:
+def _check_note(sub: dict, sub_ex: Exercise | None, source_check: str, label: str) -> str:
     """What happened to the check cell in the submission (empty if it is there, unchanged)."""
+    given = {source_check.strip(), check_code_with_passed(source_check, label).strip()}  # as in the student edition
     mine = cell_source(sub["cells"][sub_ex.check_cell]) if sub_ex and sub_ex.check_cell is not None else None
-    if mine is not None and mine.strip() == source_check.strip():
+    if mine is not None and mine.strip() in given:
         return ""
-    elsewhere = any(c["cell_type"] == "code" and cell_source(c).strip() == source_check.strip() for c in sub["cells"])
+    elsewhere = any(c["cell_type"] == "code" and cell_source(c).strip() in given for c in sub["cells"])
     if elsewhere:
         return "check cell moved in the submission"
     return "check cell edited in the submission" if mine is not None else "check cell deleted in the submission"
@@ -711,8 +728,11 @@ def grading_notebook(sub: dict, source: dict) -> tuple[dict, list[dict]]:
     src_ex = exercises(source)
     sub_ex = {ex.label: ex for ex in exercises(sub)}
     tagged = {label: ex.solution_cell for label, ex in sub_ex.items() if ex.solution_cell is not None}
-    source_checks = {cell_source(source["cells"][ex.check_cell]).strip() for ex in src_ex if ex.check_cell is not None}
-    lang = submission_language(sub)
+    source_checks = set()
+    for ex in src_ex:
+        if ex.check_cell is not None:
+            code = cell_source(source["cells"][ex.check_cell])
+            source_checks |= {code.strip(), check_code_with_passed(code, ex.label).strip()}
     rows: list[dict] = []
     inject: dict[int, list[dict]] = {}
     used: set[int] = set()
@@ -723,7 +743,7 @@ def grading_notebook(sub: dict, source: dict) -> tuple[dict, list[dict]]:
             continue
         check = source["cells"][ex.check_cell]
         row = {"label": ex.label, "kind": "coding", "points": check_points(check), "result": None,
-               "note": _check_note(sub, sub_ex.get(ex.label), cell_source(check), lang)}
+               "note": _check_note(sub, sub_ex.get(ex.label), cell_source(check), ex.label)}
         rows.append(row)
         frame = _frame_lines(cell_source(source["cells"][ex.solution_cell]))
         where = _find_solution_cell(sub, ex.label, frame, tagged, used)

@@ -318,8 +318,10 @@ class Kernel:
     def __init__(self, cwd: Path) -> None:
         from jupyter_client.manager import start_new_kernel
 
-        env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120)
+        env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))  # this vae_lib
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120,
+                                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
 
     def run(self, code: str, timeout: float = 900) -> tuple[str, str] | None:
         """Execute ``code``; ``None`` if it succeeded, else ``(exception name, message)``."""
