@@ -141,3 +141,32 @@ def test_data_change_removes_only_the_notebooks_that_read_data(monkeypatch: pyte
     assert [Path(r.uri).stem for r in get_cache(str(cache_dir)).list_cache_records()] == ["04_pure"]
     # nothing changed: nothing removed
     assert preflight.scope_cache_to_data(notebooks) == []
+
+
+def test_stage_report_does_not_glue_a_multi_line_result(capsys) -> None:
+    """``execution report      11.1 s  chapters/…`` glued a stage with the first row of its result."""
+    stages = build._Stages()
+    stages.run("execution report", lambda: "    11.1 s  chapters/ko/00_how_to_run.ipynb\n    11.1 s  total\n")
+    stages.run("npm (MathJax)", lambda: "npm packages already installed: mathjax 4.0.0")
+    capsys.readouterr()
+    report, npm, _total = stages.summary().splitlines()
+    assert report.rstrip().endswith("s  execution report") and "chapters/" not in report
+    assert npm.endswith("npm (MathJax)  npm packages already installed: mathjax 4.0.0")
+
+
+def test_build_kernels_do_not_print_the_tcp_note(tmp_path: Path) -> None:
+    """Every kernel of a build printed "Kernel is running over TCP without encryption" (24 per build)."""
+    from jupyter_client.manager import start_new_kernel
+
+    folder = build.write_kernel_profile(tmp_path / "ipython")
+    log = tmp_path / "kernel.log"
+    with open(log, "w") as stderr:
+        km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "IPYTHONDIR": str(folder)},
+                                  stderr=stderr, startup_timeout=120)
+        try:
+            kc.execute_interactive("x = 1", timeout=60)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    assert "without encryption" not in log.read_text()
+    assert "log_level = 'ERROR'" in build.kernel_config()
