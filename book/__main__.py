@@ -1,6 +1,6 @@
 """Command line of the book.
 
-  python -m book build [--edition ko|en]   both editions into _build/html
+  python -m book build [--edition ko|en]   both editions into _build/html (stops at once without the data)
   python -m book sync-colab                rewrite the Colab set-up cell of every notebook
   python -m book student [--publish BRANCH] student and instructor notebooks into _build/{student,instructor}
   python -m book grade NOTEBOOK... [--csv F] grade submissions with the instructor's checks (points, total)
