@@ -13,6 +13,9 @@ every seed of a chapter, shifted by ``VAE_BOOK_SEED_OFFSET`` for the seed sweep)
 from __future__ import annotations
 
 __version__ = "0.1.0"
+from ._startup import guard_interrupt as _guard_interrupt  # noqa: E402
+
+_guard_interrupt()  # `python -m vae_lib`: Ctrl-C while torch imports gives one line, not a traceback
 
 from . import distributions, models, objectives  # noqa: E402  (light, always importable)
 from .errors import VaeLibError  # noqa: E402
