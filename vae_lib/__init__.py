@@ -5,7 +5,8 @@ Modules (each one job): ``errors`` (``VaeLibError``, raised for every bad input)
 ``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
 model, ``load_flagship()``), ``plots`` (figures, Korean font), ``export`` (typed-array export of the
 shipped models for the book's explorable figures), ``autoregressive`` (MADE decoder, posterior
-collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11), ``seeds`` (``book_seed``:
+collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11), ``latent_diffusion`` (a DDPM
+prior on a VAE's codes, classifier-free guidance) and ``sample_quality`` (holes, Fréchet distance), ``seeds`` (``book_seed``:
 every seed of a chapter, shifted by ``VAE_BOOK_SEED_OFFSET`` for the seed sweep).
 """
 
