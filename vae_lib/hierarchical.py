@@ -60,13 +60,11 @@ class HierarchicalVAE(nn.Module):
 
     def log_weights(self, x: Tensor, k: int) -> Tensor:
         """log w_i for k draws (z_1..z_L)_i ~ q(. | x), reparameterized: x [B, D] -> [k, B]."""
-        h = x  # [B, D]: q(z_1 | x) is computed once per image and shared by the k draws
+        h = x.expand(k, *x.shape)  # [k, B, D]
         log_q, zs = 0.0, []
         for layer in self.q:
             mu, logvar = layer(h)
-            if mu.dim() == x.dim():  # the first layer: [B, z_1] -> [k, B, z_1]
-                mu, logvar = mu.expand(k, *mu.shape), logvar.expand(k, *logvar.shape)
-            h = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, dtype=mu.dtype, device=mu.device)
+            h = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
             log_q = log_q + log_normal_diag(h, mu, logvar)
             zs.append(h)
         log_p = log_standard_normal(zs[-1])
