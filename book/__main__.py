@@ -1,10 +1,12 @@
 """Command line of the book.
 
-  python -m book build [--edition ko|en]   both editions into _build/html
+  python -m book build [--edition ko|en]   both editions into _build/html (stops at once without the data)
   python -m book sync-colab                rewrite the Colab set-up cell of every notebook
   python -m book student [--publish BRANCH] student and instructor notebooks into _build/{student,instructor}
-  python -m book grade NOTEBOOK... [--csv F] run submitted student notebooks, report each check cell
+  python -m book grade NOTEBOOK... [--csv F] grade submissions with the instructor's checks (points, total)
   python -m book pdf [--edition ko|en]      _build/pdf/vae-book-{ko,en}.pdf (XeLaTeX)
+  python -m book sweep [--offsets 1-20] [--chapter NN] [--edition ko|en]
+                                           run chapters with every seed shifted; table of passes
 """
 
 from __future__ import annotations
@@ -31,13 +33,38 @@ def main(argv: list[str] | None = None) -> int:
                                 "(working tree and index untouched); then git push origin BRANCH")
     p_student.add_argument("--strict", action="store_true",
                            help="exit with status 1 if a coding exercise does not follow the convention")
-    p_grade = sub.add_parser("grade", help="run submitted student notebooks and report which checks pass")
+    p_grade = sub.add_parser(
+        "grade", help="run submitted student notebooks with the instructor's checks; points per exercise and a total")
     p_grade.add_argument("notebooks", nargs="+", type=Path)
-    p_grade.add_argument("--csv", type=Path, default=None, help="also write notebook,exercise,result rows here")
+    p_grade.add_argument("--csv", type=Path, default=None,
+                         help="also write one row per exercise (notebook,exercise,kind,result,score,points,note) "
+                              "and a total row per notebook here")
+    p_grade.add_argument("--source", type=Path, default=None,
+                         help="where the instructor's checks come from: a chapters folder with ko/ and en/ "
+                              "(default: chapters/ of this repository) or the chapter notebook itself")
     p_pdf = sub.add_parser("pdf", help="typeset each edition as a PDF with XeLaTeX into _build/pdf")
     p_pdf.add_argument("--edition", choices=["ko", "en"], action="append",
                        help="only this edition (repeatable); default: both")
+    p_sweep = sub.add_parser(
+        "sweep", help="execute chapters with every seed of the book shifted (VAE_BOOK_SEED_OFFSET); "
+                      "print a table per chapter of runs, passes and failing checks")
+    p_sweep.add_argument("--offsets", default="1-3",
+                         help="offsets to run, e.g. 1-20 or 1,4,9 (default: 1-3; 0 is the book's own seeds)")
+    p_sweep.add_argument("--chapter", action="append", metavar="NN",
+                         help="only this chapter, e.g. 05 (repeatable); default: every chapter")
+    p_sweep.add_argument("--edition", choices=["ko", "en"], action="append",
+                         help="only this edition (repeatable); default: both")
+    p_sweep.add_argument("--jobs", type=int, default=None,
+                         help="notebooks executed at once (default: one per CPU core)")
+    p_sweep.add_argument("--timeout", type=int, default=1800, help="seconds a cell may run (default: 1800)")
+    p_sweep.add_argument("--report", type=Path, default=None,
+                         help="write the Markdown table here (default: _build/sweep.md)")
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        from book import sweep
+
+        return sweep.main(editions=args.edition, chapters=args.chapter, offsets=args.offsets,
+                          jobs=args.jobs, timeout=args.timeout, report=args.report)
     if args.command == "build":
         from book import build
 
@@ -49,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         from book import student
 
-        return student.grade_main(args.notebooks, args.csv)
+        return student.grade_main(args.notebooks, args.csv, args.source)
     if args.command == "pdf":
         from book import pdf
 

@@ -167,6 +167,7 @@ def kernel_config() -> str:
         "c = get_config()  # noqa: F821\n"
         f"c.InlineBackend.figure_formats = {{{BOOK_FIGURE_FORMAT!r}}}\n"
         f"c.InlineBackend.rc = {dict(BOOK_RC)!r}\n"
+        "c.IPKernelApp.log_level = 'ERROR'  # not the 'running over TCP without encryption' note per kernel\n"
     )
 
 
@@ -365,7 +366,7 @@ class _Stages:
         start = time.perf_counter()
         result = func(*args, **kwargs)
         elapsed = time.perf_counter() - start
-        self.times.append((name, elapsed, "" if result is None else str(result).splitlines()[0][:80]))
+        self.times.append((name, elapsed, "" if result is None or "\n" in str(result).strip() else str(result)[:80]))
         print(f"=== {name}: {elapsed:.1f} s ===", flush=True)
         return result
 
@@ -378,6 +379,7 @@ class _Stages:
 def main(editions: list[str] | None = None) -> int:
     os.chdir(ROOT)
     languages = tuple(editions) if editions else LANGUAGES
+    __import__("book.preflight").preflight.run(languages)  # data here (or stop at once); cache scoped by data
     stages = _Stages()
     changed = stages.run("sync-colab", sync_colab_cell.sync_all)
     for path in changed:

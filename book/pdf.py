@@ -25,7 +25,15 @@ Per edition:
    * raw HTML (the interactive explorables, ``div.vae-explorable``) is dropped: their static figure
      is the cell's PNG output, which the LaTeX builder picks;
    * the bibliography at the end lists each work once (each chapter's ``{bibliography}`` would
-     repeat it).
+     repeat it);
+   * nbgrader's ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines are dropped from the code shown
+     (:func:`strip_solution_markers`);
+   * a theorem-like block starts on a new page when less than :data:`KEEP_WITH_HEADER` lines are
+     left (``\needspace``), so its header never sits alone at the foot of a page.
+
+The Korean edition has no Babel/polyglossia language of its own: kotex typesets Hangul, and
+polyglossia keeps English as its main language (:func:`register_languages`: Sphinx otherwise warns
+``no Babel option known for language 'ko'``).
 
 2. ``make all-pdf`` (latexmk with XeLaTeX) in the LaTeX folder; the PDF and its log are copied to
    ``_build/pdf/``.
@@ -111,6 +119,8 @@ def latex_elements(lang: str) -> dict[str, str]:
     preamble = r"""
 % Hangul: kotex (xetexko under XeLaTeX) with the Nanum fonts (Debian fonts-nanum)
 \usepackage{kotex}
+% \needspace before theorem-like blocks (book/pdf.py, _visit_proof)
+\usepackage{needspace}
 \setmainhangulfont{NanumMyeongjo}[BoldFont=NanumMyeongjoBold]
 \setsanshangulfont{NanumGothic}[BoldFont=NanumGothicBold]
 \setmonohangulfont{NanumGothicCoding}[BoldFont=NanumGothicCoding-Bold]
@@ -201,6 +211,36 @@ def write_pdf_files(lang: str, root: Path = ROOT, work: Path = WORK) -> tuple[Pa
 
 # --------------------------------------------------------------------------------------------
 # the Sphinx extension (loaded only by the PDF build)
+
+#: Lines of text that must fit below a theorem-like block's header, or it starts on the next page.
+KEEP_WITH_HEADER = 6
+_MARKERS = ("# BEGIN SOLUTION", "# END SOLUTION")
+
+
+def strip_solution_markers(doctree) -> int:
+    """Drop nbgrader's marker lines from every code block of ``doctree``; returns how many blocks changed."""
+    from docutils import nodes
+
+    changed = 0
+    for block in list(doctree.findall(nodes.literal_block)):
+        text = block.astext()
+        lines = text.split("\n")
+        kept = [line for line in lines if line.strip() not in _MARKERS]
+        if len(kept) != len(lines):
+            new = "\n".join(kept)
+            block.children = []
+            block += nodes.Text(new)
+            block.rawsource = new  # (Sphinx's LaTeX writer treats rawsource != text as a parsed literal)
+            changed += 1
+    return changed
+
+
+def register_languages() -> None:
+    """Tell Sphinx's Babel/polyglossia lookup about Korean: kotex does the Korean typesetting and
+    polyglossia stays in English (what Sphinx fell back to, with a warning, before)."""
+    from docutils.writers.latex2e import Babel
+
+    Babel.language_codes.setdefault("ko", "english")
 
 
 def _chapter_number(docname: str) -> int | None:
@@ -409,6 +449,9 @@ def _reshape(app, doctree, docname: str) -> None:
     # 7. each work once in the bibliography
     _deduplicate_citations(doctree)
 
+    # 8. no nbgrader markers in the code shown (the solutions appendix)
+    strip_solution_markers(doctree)
+
 
 def _ancestors(node):
     parent = node.parent
@@ -468,6 +511,8 @@ def _visit_proof(self, node) -> None:
     """As sphinx-proof's LaTeX visitor, with the label in the document being written."""
     import sphinx_proof.nodes as prf_nodes
 
+    # keep the header with the first lines of its block (not alone at the foot of a page)
+    self.body.append("\n" + rf"\needspace{{{KEEP_WITH_HEADER}\baselineskip}}" + "\n")
     self.body.append(r"\label{" + f"{self.curfilestack[-1]}:{node.attributes['label']}" + "}")
     self.body.append(prf_nodes.latex_admonition_start)
 
@@ -485,6 +530,7 @@ def _depart_proof(self, node) -> None:
 
 def setup(app):
     """Sphinx extension of the PDF build: reshapes the LaTeX document (module docstring)."""
+    register_languages()
     app.add_config_value("vae_pdf_lang", "en", "env")
     app.connect("doctree-resolved", _reshape, priority=900)
     for cls in _proof_node_classes():

@@ -8,7 +8,9 @@ Writes, for each edition ``<lang>`` (``ko``, ``en``):
   ``raise NotImplementedError("<Exercise 4.3 (ex-ch04-3)>: ...")`` at the same indentation; other
   code that belongs to a solution (``hide-input`` code cells that follow a ``{solution}`` block and
   are not an exercise's check) is removed; the *check cells* (tag ``exercise-check``) are kept, so
-  the student runs them and reads which part is wrong. No outputs, no execution counts.
+  the student runs them and reads which part is wrong; each ends with ``passed("ex-ch04-3")``
+  (:func:`check_code_with_passed`), which prints "✓ 연습 4.3 통과" / "✓ Exercise 4.3 passed" once the
+  checks above it held. No outputs, no execution counts.
 * ``_build/instructor/<lang>/NN_*.ipynb``: the chapters as written, with every solution, outputs
   cleared.
 * ``_build/student/README.md``: one launch link per notebook, e.g.
@@ -374,9 +376,21 @@ def hidden_solution_cells(nb: dict) -> set[int]:
     return hidden
 
 
+def check_code_with_passed(code: str, label: str) -> str:
+    """A check cell that ends by saying so: ``passed("ex-ch04-3")`` (vae_lib.exercises) is appended
+    unless the cell calls ``passed`` already; it prints "✓ 연습 4.3 통과" / "✓ Exercise 4.3 passed"
+    in the notebook's ``LANG`` once every check above it held."""
+    if re.search(r"\bpassed\(", code):
+        return code
+    body = code.rstrip("\n")
+    return (body + "\n" if body else "") + f"from vae_lib.exercises import passed  # noqa: E402\n\npassed({label!r})\n"
+
+
 def student_notebook(nb: dict, lang: str) -> dict:
     """The student copy of a chapter notebook (see the module docstring)."""
-    exs = {ex.solution_cell: ex for ex in exercises(nb) if ex.solution_cell is not None}
+    all_ex = exercises(nb)
+    exs = {ex.solution_cell: ex for ex in all_ex if ex.solution_cell is not None}
+    checks = {ex.check_cell: ex for ex in all_ex if ex.check_cell is not None}
     hidden = hidden_solution_cells(nb)
     out = _clear_outputs(nb)
     cells = []
@@ -392,6 +406,8 @@ def student_notebook(nb: dict, lang: str) -> dict:
                 _set_source(cell, text)
         elif index in exs:
             _set_source(cell, stub_code(cell_source(cell), exs[index], lang))
+        elif index in checks:
+            _set_source(cell, check_code_with_passed(cell_source(cell), checks[index].label))
         cells.append(cell)
     out["cells"] = cells
     return out
@@ -604,50 +620,265 @@ def prefix_cells(nb: dict, targets: list[int]) -> list[int]:
 # grading a submitted notebook
 
 
-def grade(path: Path, timeout: int = 900) -> dict[str, str]:
-    """Run a submitted student notebook from top to bottom and read its check cells.
+class GradeError(Exception):
+    """A submission that cannot be graded; the message is one line that says why."""
 
-    The notebook is executed in a fresh kernel with errors allowed (nothing is written back).
-    Returns ``{exercise label: "passed" or the first line of the error of its check cell}``
-    for every coding exercise of the notebook. A check cell passes only if it ran without an
-    error, so a stub left in place (NotImplementedError) or a wrong part (AssertionError with
-    its message) counts as not solved.
+
+#: Points of a coding exercise whose check cell carries none (metadata ``points`` or ``nbgrader.points``).
+DEFAULT_POINTS = 1.0
+_LANG_LINE = re.compile(r"""^\s*LANG\s*=\s*["'](\w+)["']""", re.M)
+_LABEL_CHAPTER = re.compile(r"\bex-ch(\d\d)-")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def check_points(cell: dict) -> float:
+    """Points of a coding exercise, read from its check cell's metadata in the instructor's source."""
+    meta = cell.get("metadata", {})
+    value = meta.get("points", meta.get("nbgrader", {}).get("points", DEFAULT_POINTS))
+    try:
+        points = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_POINTS
+    return points if points >= 0 else DEFAULT_POINTS
+
+
+def submission_language(nb: dict) -> str:
+    """The edition of a submission: its ``LANG = "..."`` line, else Hangul in its markdown."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            m = _LANG_LINE.search(cell_source(cell))
+            if m and m.group(1) in LANGUAGES:
+                return m.group(1)
+    text = "".join(cell_source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return "ko" if _HANGUL.search(text) else "en"
+
+
+def instructor_source(nb: dict, path: Path, chapters: Path = CHAPTERS) -> Path:
+    """The chapter notebook of the instructor's source that ``nb`` (read from ``path``) was made from.
+
+    The chapter comes from the exercise labels in the submission (``ex-ch04-…``), else from the
+    file name (``04_…``); the edition from :func:`submission_language`. ``chapters`` may also be
+    one notebook (the source itself).
+    """
+    chapters = Path(chapters)
+    if chapters.is_file():
+        return chapters
+    text = "".join(cell_source(c) for c in nb["cells"])
+    numbers = _LABEL_CHAPTER.findall(text)
+    number = max(set(numbers), key=numbers.count) if numbers else None
+    if number is None:
+        m = re.match(r"(\d\d)_", path.name)
+        number = m.group(1) if m else None
+    if number is None:
+        raise GradeError("cannot tell which chapter this is (no exercise label ex-chNN-… and no NN_ file name); "
+                         "pass --source CHAPTER.ipynb")
+    lang = submission_language(nb)
+    found = sorted((chapters / lang).glob(f"{number}_*.ipynb"))
+    if not found:
+        raise GradeError(f"no chapter {number} in {chapters / lang} to take the checks from")
+    return found[0]
+
+
+def _frame_lines(code: str) -> list[str]:
+    """Lines of a solution cell outside its solution regions (what a student does not write)."""
+    lines = code.splitlines()
+    try:
+        inside = {k for b, e in solution_regions(code) for k in range(b, e + 1)}
+    except ValueError:
+        inside = set()
+    return [ln.strip() for k, ln in enumerate(lines) if k not in inside and ln.strip()
+            and not ln.strip().startswith("#")]
+
+
+def _find_solution_cell(sub: dict, label: str, frame: list[str], tagged: dict[str, int], used: set[int]) -> int | None:
+    """Index of the submission's code cell that holds the student's solution of ``label``."""
+    if label in tagged and tagged[label] not in used:
+        return tagged[label]
+    for index, cell in enumerate(sub["cells"]):
+        if cell["cell_type"] != "code" or index in used:
+            continue
+        code = cell_source(cell)
+        stripped = {ln.strip() for ln in code.splitlines()}
+        if f"({label})" in code or (frame and all(line in stripped for line in frame)):
+            return index
+    return None
+
+
+def _check_note(sub: dict, sub_ex: Exercise | None, source_check: str, label: str) -> str:
+    """What happened to the check cell in the submission (empty if it is there, unchanged)."""
+    given = {source_check.strip(), check_code_with_passed(source_check, label).strip()}  # as in the student edition
+    mine = cell_source(sub["cells"][sub_ex.check_cell]) if sub_ex and sub_ex.check_cell is not None else None
+    if mine is not None and mine.strip() in given:
+        return ""
+    elsewhere = any(c["cell_type"] == "code" and cell_source(c).strip() in given for c in sub["cells"])
+    if elsewhere:
+        return "check cell moved in the submission"
+    return "check cell edited in the submission" if mine is not None else "check cell deleted in the submission"
+
+
+def grading_notebook(sub: dict, source: dict) -> tuple[dict, list[dict]]:
+    """The notebook that grading executes, and one row per exercise of the source.
+
+    The submission's cells run in their order, without any check cell of its own (cells tagged
+    ``exercise-check`` and verbatim copies of a source check); right after the cell that holds
+    each coding exercise's solution comes the **instructor's** check cell of that exercise,
+    marked ``metadata.book_grader``. Rows: ``label``, ``kind`` (coding / written), ``points``
+    (max), ``note``; a coding exercise whose solution cell is not found gets its result now.
+    """
+    src_ex = exercises(source)
+    sub_ex = {ex.label: ex for ex in exercises(sub)}
+    tagged = {label: ex.solution_cell for label, ex in sub_ex.items() if ex.solution_cell is not None}
+    source_checks = set()
+    for ex in src_ex:
+        if ex.check_cell is not None:
+            code = cell_source(source["cells"][ex.check_cell])
+            source_checks |= {code.strip(), check_code_with_passed(code, ex.label).strip()}
+    rows: list[dict] = []
+    inject: dict[int, list[dict]] = {}
+    used: set[int] = set()
+    for ex in src_ex:
+        if ex.solution_cell is None or ex.check_cell is None:
+            rows.append({"label": ex.label, "kind": "written", "points": None,
+                         "result": "written answer: read it", "note": ""})
+            continue
+        check = source["cells"][ex.check_cell]
+        row = {"label": ex.label, "kind": "coding", "points": check_points(check), "result": None,
+               "note": _check_note(sub, sub_ex.get(ex.label), cell_source(check), ex.label)}
+        rows.append(row)
+        frame = _frame_lines(cell_source(source["cells"][ex.solution_cell]))
+        where = _find_solution_cell(sub, ex.label, frame, tagged, used)
+        if where is None:
+            row["result"] = "no solution cell found in the submission"
+            continue
+        used.add(where)
+        cell = copy.deepcopy(check)
+        cell["outputs"], cell["execution_count"], cell["source"] = [], None, cell_source(check)
+        cell.setdefault("metadata", {})["book_grader"] = ex.label
+        cell.pop("id", None)
+        inject.setdefault(where, []).append(cell)
+    cells = []
+    for index, cell in enumerate(sub["cells"]):
+        if cell["cell_type"] == "code" and (CHECK_TAG in cell_tags(cell) or cell_source(cell).strip() in source_checks):
+            continue
+        cells.append(cell)
+        cells.extend(inject.get(index, []))
+    out = copy.deepcopy(sub)
+    out["cells"] = [copy.deepcopy(c) for c in cells]
+    for k, cell in enumerate(out["cells"]):
+        cell["id"] = f"grade-{k}"
+    return out, rows
+
+
+def grade(path: Path, timeout: int = 900, source: Path | None = None) -> list[dict]:
+    """Grade a submitted student notebook against the instructor's checks.
+
+    The submission runs top to bottom in a fresh kernel (errors allowed, nothing written back),
+    with the checks taken from the instructor's source (:func:`instructor_source`, or ``source``:
+    a chapters folder or the chapter notebook itself) and placed right after each exercise's
+    solution cell (:func:`grading_notebook`): a deleted, emptied, edited or moved check cell in the
+    submission changes nothing. Returns one row per exercise of the chapter, in the source's order:
+    ``label``, ``kind``, ``result`` ("passed" or the first line of the error), ``points`` (max),
+    ``score``, ``note``. Raises :class:`GradeError` with a one-line reason for a path that is
+    not a gradable notebook.
     """
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
+    if not path.exists():
+        raise GradeError("no such file")
+    if path.is_dir():
+        raise GradeError("a folder, not a notebook (give the .ipynb files, e.g. submissions/*.ipynb)")
+    try:
+        sub = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        if not isinstance(sub.get("cells"), list):
+            raise ValueError("no cells")
+    except (UnicodeDecodeError, ValueError, KeyError, AttributeError, TypeError) as err:
+        reason = str(err).splitlines()[0][:80] if str(err) else type(err).__name__
+        raise GradeError(f"not a Jupyter notebook ({reason})") from None
+    except OSError as err:
+        raise GradeError(f"cannot be read ({err.strerror or err})") from None
+    src_path = instructor_source(sub, path, source or CHAPTERS)
+    runnable, rows = grading_notebook(sub, load_notebook(src_path))
+    if not any(r["kind"] == "coding" for r in rows):
+        return _score(rows)
+    nb = nbformat.from_dict(runnable)
     NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no "running over TCP" note per kernel
                    resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
-    results: dict[str, str] = {}
-    for ex in exercises(nb):
-        if ex.check_cell is None:
-            continue
-        error = next((o for o in nb.cells[ex.check_cell].get("outputs", []) if o.get("output_type") == "error"), None)
-        results[ex.label] = "passed" if error is None else (f"{error['ename']}: {error['evalue']}".splitlines() or [""])[0]
-    return results
+    results = {}
+    for cell in nb.cells:
+        label = cell.get("metadata", {}).get("book_grader")
+        if label:
+            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            results[label] = "passed" if error is None else (f"{error['ename']}: {error['evalue']}".splitlines() or [""])[0]
+    for row in rows:
+        if row["kind"] == "coding" and row["result"] is None:
+            row["result"] = results.get(row["label"], "the check did not run")
+    return _score(rows)
 
 
-def grade_main(paths: list[Path], csv_path: Path | None = None) -> int:
-    """``python -m book grade``: grade each notebook, print a table, optionally write a CSV."""
+def _score(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["score"] = None if row["points"] is None else (row["points"] if row["result"] == "passed" else 0.0)
+    return rows
+
+
+def _fmt(points: float | None) -> str:
+    return "" if points is None else f"{points:g}"
+
+
+def grade_main(paths: list[Path], csv_path: Path | None = None, source: Path | None = None) -> int:
+    """``python -m book grade``: grade each notebook, print a table, write the CSV of all that could be graded.
+
+    A path that cannot be graded gives one line ``error: PATH: why`` and the others go on; the
+    exit status is then 1. The CSV has one row per exercise and a ``total`` row per notebook.
+    """
     import csv
+    import sys
 
-    rows: list[tuple[str, str, str]] = []
+    if csv_path:  # before the (long) grading: the CSV's folder must exist and be writable
+        folder = Path(csv_path).resolve().parent
+        if Path(csv_path).is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+            print(f"error: cannot write the CSV to {csv_path} (not a writable file path); nothing graded",
+                  file=sys.stderr)
+            return 2
+    header = ["notebook", "exercise", "kind", "result", "score", "points", "note"]
+    rows: list[list[str]] = []
+    bad = 0
     for path in paths:
-        results = grade(path)
-        solved = sum(r == "passed" for r in results.values())
-        print(f"{path}: {solved}/{len(results)} coding exercises pass their checks")
-        for label, result in results.items():
-            print(f"  {label:12s} {result[:120]}")
-            rows.append((str(path), label, result))
+        try:
+            graded = grade(path, source=source)
+        except GradeError as err:
+            print(f"error: {path}: {err}", file=sys.stderr)
+            bad += 1
+            continue
+        except Exception as err:  # a kernel that died, a timeout: one line, then the next notebook
+            print(f"error: {path}: could not be run ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''})",
+                  file=sys.stderr)
+            bad += 1
+            continue
+        coding = [r for r in graded if r["kind"] == "coding"]
+        score, total = sum(r["score"] for r in coding), sum(r["points"] for r in coding)
+        print(f"{path}: {_fmt(score)}/{_fmt(total)} points; {sum(r['result'] == 'passed' for r in coding)}/"
+              f"{len(coding)} coding exercises pass the instructor's checks; "
+              f"{len(graded) - len(coding)} written answer(s) to read")
+        for r in graded:
+            pts = f"{_fmt(r['score'])}/{_fmt(r['points'])}" if r["kind"] == "coding" else "-"
+            print(f"  {r['label']:12s} {pts:>7s}  {r['result'][:110]}" + (f"  [{r['note']}]" if r["note"] else ""))
+            rows.append([str(path), r["label"], r["kind"], r["result"], _fmt(r["score"]), _fmt(r["points"]), r["note"]])
+        rows.append([str(path), "total", "", "", _fmt(score), _fmt(total), ""])
     if csv_path:
-        with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["notebook", "exercise", "result"])
-            writer.writerows(rows)
-        print(f"written: {csv_path}")
-    return 0
+        try:
+            with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(rows)
+        except OSError as err:
+            print(f"error: cannot write {csv_path}: {err.strerror or err}", file=sys.stderr)
+            return 1
+        print(f"written: {csv_path} ({len(paths) - bad} notebook(s))")
+    return 1 if bad else 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -161,3 +161,51 @@ def test_running_footer_and_numbers_in_the_edition_language(pdfs: dict[str, Path
 def test_explorables_leave_only_their_static_figure(lang: str, pdfs: dict[str, Path]) -> None:
     text = _normal("".join(_pages(pdfs[lang])))
     assert _normal("JavaScript가 필요합니다" if lang == "ko" else "needs JavaScript") not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_solution_markers_in_the_pdf(lang: str, pdfs: dict[str, Path]) -> None:
+    text = "".join(_pages(pdfs[lang]))
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+
+
+# ------------------------------------------------------------------------------ without XeLaTeX
+def test_solution_markers_are_dropped_from_code_blocks() -> None:
+    from docutils import nodes
+    from docutils.utils import new_document
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+
+    doc = new_document("test", get_default_settings(Parser))
+    code = "def f(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n"
+    doc += nodes.literal_block(code, code)
+    doc += nodes.literal_block("print(1)", "print(1)")
+    assert pdf.strip_solution_markers(doc) == 1
+    blocks = list(doc.findall(nodes.literal_block))
+    assert blocks[0].astext() == "def f(x):\n    return 2 * x\n" and blocks[0].rawsource == blocks[0].astext()
+    assert blocks[1].astext() == "print(1)"
+
+
+def test_korean_is_known_to_sphinx_babel_lookup() -> None:
+    """Sphinx warned ``no Babel option known for language 'ko'``; kotex does Hangul, polyglossia stays English."""
+    from sphinx.builders.latex.util import ExtBabel
+
+    pdf.register_languages()
+    babel = ExtBabel("ko", True)
+    assert babel.get_language() == "english" and babel.is_supported_language()
+
+
+def test_theorem_header_is_kept_with_its_content() -> None:
+    """A theorem-like block asks for room (``\\needspace``) before its header: never alone at a page's foot."""
+
+    class Writer:
+        body: list[str] = []
+        curfilestack = ["chapters/ko/04_kl_divergence"]
+
+    writer = Writer()
+    node = type("Node", (), {"attributes": {"label": "thm-ch04-gibbs"}})()
+    pdf._visit_proof(writer, node)
+    joined = "".join(writer.body)
+    assert rf"\needspace{{{pdf.KEEP_WITH_HEADER}\baselineskip}}" in joined
+    assert joined.index(r"\needspace") < joined.index(r"\label{")
+    assert r"\usepackage{needspace}" in pdf.latex_elements("ko")["preamble"]

@@ -224,6 +224,44 @@ def test_every_assert_of_a_check_cell_says_what_is_wrong() -> None:
     assert not missing, "asserts without a message in exercise-check cells:\n" + "\n".join(missing)
 
 
+def check_cell_language_problems() -> list[str]:
+    """Check cells of coding exercises that a student of the edition cannot read as intended (issue 19):
+    an assert whose message is a tuple (printed as a Python tuple), a plain ``assert`` (its message is
+    not in ``TEXT``, so English in the Korean edition), or no ``passed(...)`` line."""
+    problems = []
+    for lang, name, index in _check_cells():
+        cell = student.load_notebook(ROOT / "chapters" / lang / name)["cells"][index]
+        code = student.cell_source(cell)
+        where = f"{lang}/{name} cell {index} (id {cell.get('id')})"
+        tree = student._parse(code)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert):
+                kind = "a tuple message" if isinstance(node.msg, ast.Tuple) else "a plain assert"
+                problems.append(f"{where} line {node.lineno}: {kind}; use check(cond, TEXT[...], **values)")
+        calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        if "passed" not in calls:
+            problems.append(f"{where}: no passed(label) line")
+    return problems
+
+
+@pytest.mark.xfail(strict=True, reason="issue 19: the chapter owners move their exercise check cells to "
+                                       "vae_lib.exercises (CONTRIBUTING.md); remove this mark when they have")
+def test_check_cells_speak_the_editions_language_and_say_passed() -> None:
+    problems = check_cell_language_problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_language_test_catches_a_tuple_message(monkeypatch) -> None:
+    """The test above can fail, and passes on a converted cell."""
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "id": "x",
+                     "source": "assert a < b, ('differs from torch', a, b)\n"}]}
+    monkeypatch.setattr(student, "load_notebook", lambda path: nb)
+    monkeypatch.setattr(sys.modules[__name__], "_check_cells", lambda: [("ko", "04_x.ipynb", 0)])
+    assert any("a tuple message" in p for p in check_cell_language_problems())
+    nb["cells"][0]["source"] = 'check(a < b, TEXT["kl"], a=a, b=b)\npassed("ex-ch04-3")\n'
+    assert check_cell_language_problems() == []
+
+
 def _significant(lines, elsewhere: str) -> list[str]:
     """Lines long enough to be telling that do not occur in the kept part of the source."""
     out = []
@@ -280,8 +318,10 @@ class Kernel:
     def __init__(self, cwd: Path) -> None:
         from jupyter_client.manager import start_new_kernel
 
-        env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120)
+        env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+                   PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))  # this vae_lib
+        self.km, self.kc = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env, startup_timeout=120,
+                                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
 
     def run(self, code: str, timeout: float = 900) -> tuple[str, str] | None:
         """Execute ``code``; ``None`` if it succeeded, else ``(exception name, message)``."""
@@ -429,16 +469,102 @@ def test_reference_passes_and_stub_fails(lang: str, name: str) -> None:
     assert not failures, "\n".join(failures)
 
 
-def test_grade_reports_each_check_cell(tmp_path: Path) -> None:
+def _doctored(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """The toy chapter as the instructor's source (3 points for its coding exercise) and submissions."""
     nb = _toy_notebook()
-    stub = tmp_path / "stub.ipynb"
-    stub.write_text(json.dumps(student.student_notebook(nb, "en")), encoding="utf-8")
-    solved = tmp_path / "solved.ipynb"
-    solved.write_text(json.dumps(student.instructor_notebook(nb)), encoding="utf-8")
-    wrong_nb = student.instructor_notebook(nb)
-    wrong_nb["cells"][9]["source"] = [line.replace("x * SCALE", "x + SCALE") for line in wrong_nb["cells"][9]["source"]]
-    wrong = tmp_path / "wrong.ipynb"
-    wrong.write_text(json.dumps(wrong_nb), encoding="utf-8")
-    assert student.grade(solved) == {"ex-ch04-2": "passed"}
-    assert student.grade(stub)["ex-ch04-2"].startswith("NotImplementedError: Exercise 4.2 (ex-ch04-2)")
-    assert student.grade(wrong) == {"ex-ch04-2": "AssertionError: double: multiply by SCALE"}
+    nb["cells"][10]["metadata"]["points"] = 3
+    source = tmp_path / "chapters"
+    (source / "en").mkdir(parents=True)
+    (source / "en" / "04_toy.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+
+    def student_copy(solved: bool) -> tuple[dict, int, int]:
+        copy_ = student.instructor_notebook(nb) if solved else student.student_notebook(nb, "en")
+        ex = next(e for e in student.exercises(copy_) if e.label == "ex-ch04-2")
+        return copy_, ex.solution_cell, ex.check_cell
+
+    subs: dict[str, dict] = {}
+    subs["solved"] = student_copy(True)[0]
+    subs["stub"] = student_copy(False)[0]
+    wrong, sol, _ = student_copy(True)
+    wrong["cells"][sol]["source"] = [line.replace("x * SCALE", "x + SCALE") for line in wrong["cells"][sol]["source"]]
+    subs["wrong"] = wrong
+    deleted, _, chk = student_copy(False)
+    del deleted["cells"][chk]
+    subs["deleted"] = deleted
+    emptied, _, chk = student_copy(False)
+    emptied["cells"][chk]["source"] = ["pass\n"]
+    subs["pass"] = emptied
+    edited, _, chk = student_copy(False)
+    edited["cells"][chk]["source"] = ['assert double(3.0) == double(3.0), "double: multiply by SCALE"\n']
+    subs["edited"] = edited
+    moved, _, chk = student_copy(False)
+    moved["cells"].insert(3, moved["cells"].pop(chk))
+    subs["moved"] = moved
+    untagged, sol, chk = student_copy(True)  # a correct solution whose tags and check cell are gone
+    untagged["cells"][sol]["metadata"]["tags"] = []
+    del untagged["cells"][chk]
+    subs["untagged"] = untagged
+    paths = {}
+    for name, sub in subs.items():
+        paths[name] = tmp_path / f"{name}.ipynb"
+        paths[name].write_text(json.dumps(sub), encoding="utf-8")
+    return source, paths
+
+
+def test_grade_uses_the_instructors_checks_so_it_cannot_be_gamed(tmp_path: Path) -> None:
+    source, paths = _doctored(tmp_path)
+    graded = {name: {r["label"]: r for r in student.grade(path, source=source)} for name, path in paths.items()}
+    for name, rows in graded.items():  # every exercise of the chapter appears, written ones too
+        assert list(rows) == ["ex-ch04-1", "ex-ch04-2"], name
+        assert rows["ex-ch04-1"]["kind"] == "written" and rows["ex-ch04-1"]["points"] is None
+        assert rows["ex-ch04-2"]["points"] == 3
+    ex = {name: rows["ex-ch04-2"] for name, rows in graded.items()}
+    assert ex["solved"]["result"] == "passed" and ex["solved"]["score"] == 3 and ex["solved"]["note"] == ""
+    assert ex["stub"]["result"].startswith("NotImplementedError: Exercise 4.2 (ex-ch04-2)")
+    assert ex["wrong"]["result"] == "AssertionError: double: multiply by SCALE" and ex["wrong"]["score"] == 0
+    for name, note in (("deleted", "deleted"), ("pass", "edited"), ("edited", "edited"), ("moved", "moved")):
+        assert ex[name]["result"].startswith("NotImplementedError: Exercise 4.2"), (name, ex[name])
+        assert ex[name]["score"] == 0 and note in ex[name]["note"], (name, ex[name])
+    assert ex["untagged"]["result"] == "passed", "the solution cell is found by its code; the check is the instructor's"
+
+
+def test_grade_command_bad_paths_are_one_line_and_the_csv_keeps_the_rest(tmp_path: Path) -> None:
+    source, paths = _doctored(tmp_path)
+    text_file = tmp_path / "README.md"
+    text_file.write_text("# not a notebook\n")
+    csv_path = tmp_path / "grades.csv"
+    done = subprocess.run([sys.executable, "-m", "book", "grade", str(paths["solved"]), str(tmp_path / "nope.ipynb"),
+                           str(text_file), str(paths["stub"]), "--csv", str(csv_path), "--source", str(source)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    errors = done.stderr.strip().splitlines()
+    assert errors == [f"error: {tmp_path / 'nope.ipynb'}: no such file",
+                      f"error: {text_file}: not a Jupyter notebook (Notebook does not appear to be JSON: '# not a notebook\\n')"] \
+        or (len(errors) == 2 and errors[0].endswith("no such file") and "not a Jupyter notebook" in errors[1]), errors
+    import csv
+
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    assert {r["notebook"] for r in rows} == {str(paths["solved"]), str(paths["stub"])}
+    totals = {r["notebook"]: (r["score"], r["points"]) for r in rows if r["exercise"] == "total"}
+    assert totals == {str(paths["solved"]): ("3", "3"), str(paths["stub"]): ("0", "3")}
+    assert f"{paths['solved']}: 3/3 points" in done.stdout
+
+
+@pytest.mark.parametrize("args", [["nope.ipynb"], ["README.md"]])
+def test_grade_bad_path_alone_is_one_clean_line(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "book", "grade", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith(f"error: {args[0]}: ")
+
+
+def test_grade_finds_the_source_chapter_of_a_real_student_notebook() -> None:
+    for lang in LANGS:
+        path = student.chapter_notebooks(lang)[4]
+        given = student.student_notebook(student.load_notebook(path), lang)
+        assert student.instructor_source(given, Path("alice.ipynb")) == path
+        runnable, rows = student.grading_notebook(given, student.load_notebook(path))
+        coding = [r for r in rows if r["kind"] == "coding"]
+        assert coding and all(r["result"] is None for r in coding), "every solution cell is found"
+        assert sum("book_grader" in c["metadata"] for c in runnable["cells"]) == len(coding)

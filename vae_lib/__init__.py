@@ -5,13 +5,17 @@ Modules (each one job): ``errors`` (``VaeLibError``, raised for every bad input)
 ``train`` (``fit``, checkpoints), ``evaluate`` (held-out nats), ``flagship`` (the shipped trained
 model, ``load_flagship()``), ``plots`` (figures, Korean font), ``export`` (typed-array export of the
 shipped models for the book's explorable figures), ``autoregressive`` (MADE decoder, posterior
-collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11), ``seeds`` (``book_seed``:
+collapse), ``vqvae``, ``hierarchical`` and ``diffusion`` (chapter 11), ``latent_diffusion`` (a DDPM
+prior on a VAE's codes, classifier-free guidance) and ``sample_quality`` (holes, Fréchet distance), ``seeds`` (``book_seed``:
 every seed of a chapter, shifted by ``VAE_BOOK_SEED_OFFSET`` for the seed sweep).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+from ._startup import guard_interrupt as _guard_interrupt  # noqa: E402
+
+_guard_interrupt()  # `python -m vae_lib`: Ctrl-C while torch imports gives one line, not a traceback
 
 from . import distributions, models, objectives  # noqa: E402  (light, always importable)
 from .errors import VaeLibError  # noqa: E402

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +45,8 @@ from .train import (
 DATASETS = ("mnist", "binarized-mnist", "digits")
 X_DIM = {"mnist": 784, "binarized-mnist": 784, "digits": 64}  # pixels per image
 N_TEST = {"mnist": 10_000, "binarized-mnist": 10_000, "digits": 297}  # images in the test set
+N_TRAIN = {"mnist": 50_000, "binarized-mnist": 50_000, "digits": 1500}  # training images (--train-on-valid adds N_VALID)
+N_VALID = {"mnist": 10_000, "binarized-mnist": 10_000, "digits": 297}
 TRAIN_K = 100  # importance samples of train's closing test evaluation (seconds, not minutes; see --k)
 SHOW_ESTIMATE_S = 20.0  # print the estimated evaluation time when it is longer than this
 
@@ -49,6 +54,46 @@ SHOW_ESTIMATE_S = 20.0  # print the estimated evaluation time when it is longer 
 def _check_dataset(name: str) -> None:
     if name not in DATASETS:
         raise VaeLibError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def _data_files(name: str, splits: tuple[str, ...]) -> list[tuple[list[str], str, tuple[str, ...]]]:
+    """(accepted names, subfolder, mirrors) of every file that ``splits`` of dataset ``name`` read."""
+    if name == "mnist":
+        return [([f], "mnist", data.MNIST_MIRRORS) for s in splits for f in data.MNIST_FILES[s]]
+    if name == "binarized-mnist":
+        return [([f"binarized_mnist_{s}.amat.gz", f"binarized_mnist_{s}.amat"], "binarized-mnist",
+                 data.BINARIZED_MIRRORS) for s in splits]
+    return []
+
+
+def check_data_dir(name: str, root: str | None, splits: tuple[str, ...]) -> None:
+    """Before any work: a given ``--data-dir`` exists; then every file the run reads is here or downloaded.
+
+    The error lists every missing file of the run (the training and the test split), not only
+    the first split that a loader happened to read.
+    """
+    files = _data_files(name, splits)
+    if root is not None and not Path(root).expanduser().is_dir():
+        wanted = ", ".join(f"{sub}/{names[0]}" for names, sub, _ in files) or "nothing (digits ship with scikit-learn)"
+        raise VaeLibError(f"--data-dir {root}: no such folder. The run reads {wanted} from it; create the folder "
+                          "(missing files are then downloaded into it) or give the folder that holds them")
+    if not files:
+        return
+    problems = []
+    for names, sub, mirrors in files:
+        found = data._locate(names, sub, mirrors, root, True)
+        problems.append(found if isinstance(found, str) else "ok")
+    if any(p != "ok" for p in problems):
+        folder = data.default_data_dir(root)
+        subs = sorted({sub for _, sub, _ in files})
+        shown = [names[0] + (f" (or {names[1]})" if len(names) > 1 else "") for names, _, _ in files]
+        message = data._not_found(f"{name} ({', '.join(splits)})", folder / subs[0], shown, problems)
+        raise data.DataNotFoundError(_cli_data_hint(message))
+
+
+def _cli_data_hint(message: str) -> str:
+    """A data error in command-line words: --data-dir, not the Python argument root=."""
+    return message.replace("(or pass root=...)", "(or pass --data-dir FOLDER)")
 
 
 def load_test_set(name: str, root: str | None, test_seed: int) -> torch.Tensor:
@@ -130,13 +175,16 @@ def estimate_evaluation_seconds(model: VAE, n: int, k: int, iwae_k: int, device:
     probe_k = max(1, min(k, max_rows // batch))
     x = torch.bernoulli(torch.full((batch, model.x_dim), 0.3, device=device),
                         generator=torch.Generator(device).manual_seed(0))
+    timings = []
     with torch.no_grad():
         log_px_importance(model, x[:2], 2, max_rows=max_rows, check=False)  # warm-up
-        start = time.perf_counter()
-        log_px_importance(model, x, probe_k, max_rows=max_rows, check=False)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        per_sample = (time.perf_counter() - start) / (probe_k * batch)
+        for _ in range(3):  # the fastest of three: a busy moment of a shared machine inflates one probe
+            start = time.perf_counter()
+            log_px_importance(model, x, probe_k, max_rows=max_rows, check=False)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            timings.append(time.perf_counter() - start)
+    per_sample = min(timings) / (probe_k * batch)
     model.to(home).train(was_training)
     return per_sample * n * (k + iwae_k + 1)
 
@@ -144,9 +192,12 @@ def estimate_evaluation_seconds(model: VAE, n: int, k: int, iwae_k: int, device:
 def _announce_evaluation(model: VAE, dataset: str, n: int, k: int, device: torch.device, command: str) -> None:
     seconds = estimate_evaluation_seconds(model, n, k, min(50, k), device)
     if seconds > SHOW_ESTIMATE_S:
-        quick = seconds * (TRAIN_K + 51) / (k + min(50, k) + 1)
+        quicker = ""
+        if k > TRAIN_K:  # name the quicker setting only when it is one
+            quick = seconds * (TRAIN_K + min(50, TRAIN_K) + 1) / (k + min(50, k) + 1)
+            quicker = f"; --k {TRAIN_K} would take about {_duration(quick)}"
         print(f"note: the test evaluation ({n} {dataset} images, k={k} importance samples) will take about "
-              f"{_duration(seconds)} on {device}; --k {TRAIN_K} takes about {_duration(quick)}", flush=True)
+              f"{_duration(seconds)} on {device} (estimated from a timed probe on this machine){quicker}", flush=True)
 
 
 def _save_samples(model: VAE, path: Path, n: int, seed: int) -> None:
@@ -161,6 +212,50 @@ def _save_samples(model: VAE, path: Path, n: int, seed: int) -> None:
     show_images(images, nrow=int(round(n**0.5)), ax=ax)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe_folder(folder: Path, what: str) -> None:
+    """Make and remove a probe file in ``folder``: the one test of writability that holds for every
+    cause (permissions, a read-only mount, an immutable folder, /proc), run before any work."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".vae_lib-write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        raise VaeLibError(f"{what}: cannot write in {folder} ({err.strerror or err}); choose a folder you can "
+                          "write to") from None
+
+
+def check_writable_folder(out: Path, option: str) -> None:
+    """An output folder (made later, if missing) can be written: probed in it or its nearest existing parent."""
+    base = _nearest_existing(out)
+    if not base.is_dir():
+        raise VaeLibError(f"{option} {out}: {base} is a file, not a folder")
+    _probe_folder(base, f"{option} {out}")
+
+
+def check_writable_file(path: Path, option: str) -> None:
+    """An output file can be written, before any work: its folder exists and takes a probe file,
+    and an existing file opens for appending (nothing in it changes)."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise VaeLibError(f"{option} {path}: the folder {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise VaeLibError(f"{option} {path} is a folder; give a file name")
+    _probe_folder(folder, f"{option} {path}")
+    if path.exists():
+        try:
+            with open(path, "a"):
+                pass
+        except OSError as err:
+            raise VaeLibError(f"{option} {path}: cannot write it ({err.strerror or err})") from None
 
 
 def _gpu_only_flags(args: argparse.Namespace, device: torch.device) -> None:
@@ -225,14 +320,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     except VaeLibError as err:
         raise _in_cli_words(err) from None
     _positive("--k (importance samples of the test evaluation)", args.k)
+    n_train = N_TRAIN[args.dataset] + (N_VALID[args.dataset] if args.train_on_valid else 0)
+    if args.batch_size > n_train:
+        raise VaeLibError(f"--batch-size {args.batch_size} is larger than the {n_train} training images of "
+                          f"{args.dataset}; use at most {n_train} (128 is usual)")
     device = select_device(args.device)
     _gpu_only_flags(args, device)
     _check_out_folder(args, model)
     out = Path(args.out)
+    check_writable_folder(out, "--out")
+    made = [p for p in (out, *out.parents) if not p.exists()]  # folders this run would create
     args.interrupt_out = out
-    n_test = N_TEST[args.dataset]
-    _announce_evaluation(model, args.dataset, n_test, args.k, device, args.command_line)
+    splits = ("train", "valid", "test") if args.dataset == "binarized-mnist" else ("train", "test")
+    check_data_dir(args.dataset, args.data_dir, splits)  # every file of the run here (or downloaded), before the probe
+    _announce_evaluation(model, args.dataset, N_TEST[args.dataset], args.k, device, args.command_line)
+    try:
+        return _train_run(args, model, device, out)
+    except BaseException:
+        _remove_if_empty(made)  # an error or Ctrl-C before anything was saved leaves no empty folder behind
+        raise
 
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:  # innermost first
+        try:
+            folder.rmdir()  # only succeeds if empty
+        except OSError:
+            return
+
+
+def _train_run(args: argparse.Namespace, model: VAE, device: torch.device, out: Path) -> int:
     # 2. the data, then the run
     x_train, x_valid, x_test, binarize = load_dataset(args.dataset, args.data_dir, args.test_seed)
     if args.train_on_valid:
@@ -259,7 +376,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = evaluate(model, x_test, k=args.k, iwae_k=min(50, args.k), device=device, progress=progress)
     save_checkpoint(model, out / "model.pt", history=history,
                     extra={"command": args.command_line, "test": result, "dataset": args.dataset})
-    (out / "history.json").write_text(json.dumps(list(history), indent=1))
+    (out / "history.json").write_text(json.dumps(list(history), indent=1) + "\n")
     _save_samples(model, out / "samples.png", 64, args.seed)
     last = history[-1]
     print(_table([
@@ -284,8 +401,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.dataset is not None:
         _check_dataset(args.dataset)
     device = select_device(args.device)
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise VaeLibError(f"--json {args.json}: the folder {Path(args.json).parent} does not exist; create it first")
+    if args.json:
+        check_writable_file(Path(args.json), "--json")
     model = load_checkpoint(args.checkpoint)
     dataset = args.dataset or model.extra.get("dataset")
     if dataset is None:
@@ -299,6 +416,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                           "pass the --dataset it was trained on" + (f" ({model.extra['dataset']})"
                                                                      if model.extra.get("dataset") else ""))
     n = min(args.limit or N_TEST[dataset], N_TEST[dataset])
+    check_data_dir(dataset, args.data_dir, ("test",))
     _announce_evaluation(model, dataset, n, args.k, device, args.command_line)
     x_test = load_test_set(dataset, args.data_dir, args.test_seed)  # only the test split is read
     if args.limit:
@@ -316,17 +434,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         ("seconds", f"{result['seconds']:.1f}"),
     ]))
     if args.json:
-        Path(args.json).write_text(json.dumps({**result, "dataset": dataset}, indent=1))
+        Path(args.json).write_text(json.dumps({**result, "dataset": dataset}, indent=1) + "\n")
     return 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     _positive("--n (number of samples)", args.n)
     out = Path(args.out)
-    if not out.resolve().parent.is_dir():
-        raise VaeLibError(f"--out {out}: the folder {out.parent} does not exist; create it first")
     if out.suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".jpeg"):
         raise VaeLibError(f"--out {out}: give an image file name ending in .png (or .pdf, .svg, .jpg)")
+    check_writable_file(out, "--out")
     model = load_checkpoint(args.checkpoint)
     _save_samples(model, out, args.n, args.seed)
     print(f"wrote {args.n} samples to {out}")
@@ -342,22 +459,22 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=_Formatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, k_default: int, k_help: str) -> None:
+    def common(p: argparse.ArgumentParser, k_default: int, k_help: str, quiet_help: str) -> None:
         p.add_argument("--data-dir", default=None,
                        help="data directory (default%(default).0s: $VAE_LIB_DATA, then ~/.cache/vae_lib)")
         p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
         p.add_argument("--seed", type=int, default=0, help="random seed")
         p.add_argument("--test-seed", type=int, default=0, help="seed of the one fixed binarization of the test set")
         p.add_argument("--k", type=int, default=k_default, help=k_help)
-        p.add_argument("--quiet", action="store_true",
-                       help="no progress bars (train prints one line per epoch instead)")
+        p.add_argument("--quiet", action="store_true", help=quiet_help)
 
     t = sub.add_parser("train", help="train a VAE, evaluate it on the test set, save checkpoint and samples",
                        description="Train a VAE, evaluate it on the test set, save model.pt, history.json and "
                                    "samples.png in --out.", formatter_class=_Formatter)
     t.add_argument("--dataset", choices=DATASETS, default="mnist", help="training data")
     common(t, TRAIN_K, "importance samples of the closing test NLL (seconds; the published protocol, 5000, "
-                       "takes minutes: use evaluate --k 5000)")
+                       "takes minutes: use evaluate --k 5000)",
+           "no progress bars: one line per epoch instead")
     t.add_argument("--arch", choices=("mlp", "conv"), default="mlp", help="MLP or convolutional encoder/decoder")
     t.add_argument("--hidden", type=int, nargs="+", default=[400], help="hidden layer widths of the encoder "
                                                                          "(the decoder mirrors them)")
@@ -385,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("checkpoint", help="a model.pt written by train")
     e.add_argument("--dataset", choices=DATASETS, default=None,
                    help="test set (default%(default).0s: the dataset stored in the checkpoint)")
-    common(e, 5000, "importance samples per image for the NLL (5000 as in Burda et al. 2016)")
+    common(e, 5000, "importance samples per image for the NLL (5000 as in Burda et al. 2016)",
+           "no progress bar: only the result table")
     e.add_argument("--batch-size", type=int, default=100, help="test images per batch")
     e.add_argument("--limit", type=int, default=0, help="evaluate only the first N test images (0: all)")
     e.add_argument("--json", default=None, help="also write the result to this JSON file")
@@ -400,6 +518,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 def _interrupted(out: Path | None) -> str:
     """The one line printed on Ctrl-C: how to go on from where the run stopped."""
     if out is None:
@@ -411,6 +535,8 @@ def _interrupted(out: Path | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler and threading_main():
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # vae_lib's start-up guard is done: Ctrl-C as usual
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.command_line = "python -m vae_lib " + shlex.join(argv)
@@ -423,7 +549,15 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except (ValueError, OSError) as err:  # VaeLibError, DataNotFoundError, a read-only folder, ...
+    except data.DataNotFoundError as err:
+        print(f"error: {_cli_data_hint(str(err).strip())}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a disk that filled up, a folder made read-only during the run, ...
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where}; check that the output folder can be written and has room",
+              file=sys.stderr)
+        return 2
+    except ValueError as err:  # VaeLibError and the library's other refusals
         message = str(err).strip()
         print(f"error: {message}", file=sys.stderr)
         return 2

@@ -248,6 +248,10 @@ class VAE(nn.Module):
         """p_theta(x|z): ``z [..., K]`` -> Bernoulli logits ``[..., D]``, or (mean, logvar) for a Gaussian decoder."""
         if z.shape[-1] != self.z_dim:
             raise VaeLibError(f"z must have last dimension z_dim={self.z_dim}, got shape {tuple(z.shape)}")
+        if getattr(self, "_check_values", True) and z.numel() and bool(torch.isnan(z.detach()).any()):
+            # as encode does for x (skipped inside ``inputs_validated``: fit and evaluate check once up front)
+            raise VaeLibError("z contains NaN values; remove or replace them before decoding "
+                              "(NaN in z from encode means NaN weights: the model diverged)")
         if self.n_classes is not None:
             batch = z.shape[-2] if z.dim() >= 2 else 1
             onehot = self._one_hot(y, batch)  # [B, C], broadcast over leading sample dimensions of z

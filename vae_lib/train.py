@@ -14,6 +14,7 @@ import math
 import os
 import pickle
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -71,19 +72,19 @@ def select_device(device: str | torch.device | None = None) -> torch.device:
             device = torch.device(device)
         except (RuntimeError, ValueError):
             hint = " (for an NVIDIA GPU the name is 'cuda')" if str(device).lower().startswith("gpu") else ""
-            raise VaeLibError(f"unknown device {str(device)!r}{hint}; use one of 'cpu', 'cuda', 'mps' or None / "
+            raise VaeLibError(f"unknown device {str(device)!r}{hint}; use one of 'cpu', 'cuda', 'mps' or "
                               "'auto' (the best available)") from None
         if device.type not in DEVICE_TYPES:
             raise VaeLibError(f"vae_lib runs on 'cpu', 'cuda' or 'mps', not {device.type!r}; use one of those or "
-                              "None / 'auto' (the best available)")
+                              "'auto' (the best available)")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise VaeLibError("device 'cuda' was asked for but CUDA is not available on this machine; use 'cpu' or "
-                              "None / 'auto'")
+                              "'auto' (the best available)")
         if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
             raise VaeLibError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} "
                               "CUDA device(s), numbered from 0")
         if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise VaeLibError("device 'mps' was asked for but Apple MPS is not available; use 'cpu' or None / 'auto'")
+            raise VaeLibError("device 'mps' was asked for but Apple MPS is not available; use 'cpu' or 'auto' (the best available)")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -97,17 +98,56 @@ def _check_progress(progress: object) -> None:
         raise VaeLibError(f"progress must be True, False, 'auto' or None, got {progress!r}")
 
 
+def _tqdm_disabled_by_env() -> bool:
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _progress_bar(total: int, progress: bool | str | None, desc: str):
     """A tqdm bar: the notebook widget in Jupyter, text in a terminal.
 
-    ``progress=False``: no bar; ``True``: a bar; ``"auto"`` / None: tqdm decides, so the
-    environment variable ``TQDM_DISABLE=1`` turns the bar off (e.g. in a book build).
+    ``progress=False``: no bar; ``True``: a bar; ``"auto"`` / None: a bar unless the environment
+    variable ``TQDM_DISABLE`` is set (e.g. ``TQDM_DISABLE=1`` in a book build; tqdm's notebook
+    widget would ignore it). In a notebook the bar's plain-text fallback, which a viewer without
+    widgets shows (a saved or converted notebook), is updated when the bar closes, so it reads
+    ``100%|...| 3276/3276`` and not the ``0%`` of the moment it was displayed.
     """
     from tqdm.auto import tqdm
 
     _check_progress(progress)
+    if progress in ("auto", None) and _tqdm_disabled_by_env():
+        progress = False
     options = {"disable": progress is False} if progress in (True, False) else {}
+    notebook = sys.modules.get("tqdm.notebook")
+    if progress is not False and notebook is not None and issubclass(tqdm, notebook.tqdm_notebook):
+        return _notebook_bar_class(tqdm)(total=total, desc=desc, mininterval=0.5, leave=True, **options)
     return tqdm(total=total, desc=desc, mininterval=0.5, leave=True, **options)
+
+
+_NOTEBOOK_BAR: dict[type, type] = {}
+
+
+def _notebook_bar_class(base: type) -> type:
+    """tqdm's notebook bar, displayed with a display id and re-displayed (final text) on close."""
+    if base not in _NOTEBOOK_BAR:
+
+        class NotebookBar(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, display=False, **kwargs)
+                self._handle = None
+                if not self.disable:
+                    from IPython.display import display
+
+                    self._handle = display(self.container, display_id=True)
+                    self.displayed = True
+
+            def close(self) -> None:
+                super().close()
+                handle, self._handle = getattr(self, "_handle", None), None
+                if handle is not None:
+                    handle.update(self.container)  # the text/plain fallback now shows the final state
+
+        _NOTEBOOK_BAR[base] = NotebookBar
+    return _NOTEBOOK_BAR[base]
 
 
 def _make_optimizer(params, lr: float, device: torch.device) -> torch.optim.Optimizer:
