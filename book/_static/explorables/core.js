@@ -31,6 +31,19 @@
     return x.toFixed(digits === undefined ? 3 : digits).replace("-", "−");
   }
 
+  /** ``node`` with ``text`` where Unicode subscript digits (μ₁, σ₂²) become <sub> elements: the subscript
+   *  characters of many fonts (and of phones' fallback fonts) are tiny or missing. */
+  var SUBS = "₀₁₂₃₄₅₆₇₈₉";
+  function richLabel(node, text) {
+    var parts = text.split(/([₀-₉]+)/);
+    parts.forEach(function (part, i) {
+      if (!part) return;
+      if (i % 2) node.appendChild(h("sub", { text: part.split("").map(function (ch) { return String(SUBS.indexOf(ch)); }).join("") }));
+      else node.appendChild(document.createTextNode(part));
+    });
+    return node;
+  }
+
   /** A labelled range slider: {label, min, max, step, value, format(v), onInput(v)} -> {row, input, value(), set(v)}. */
   function slider(o) {
     var id = "vaex-" + (++uid);
@@ -45,7 +58,7 @@
     };
     input.addEventListener("input", function () { show(); if (o.onInput) o.onInput(Number(input.value)); });
     show();
-    var row = h("div", { className: "vaex-control" }, [h("label", { "for": id, text: L(o.label) }), input, out]);
+    var row = h("div", { className: "vaex-control" }, [richLabel(h("label", { "for": id }), L(o.label)), input, out]);
     return { row: row, input: input, value: function () { return Number(input.value); },
       set: function (v, silent) { input.value = v; show(); if (!silent && o.onInput) o.onInput(Number(input.value)); } };
   }
