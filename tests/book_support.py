@@ -295,6 +295,16 @@ def chapter_urls(lang: str) -> list[str]:
     return [f"{lang}/chapters/{lang}/index.html"] + [f"{lang}/chapters/{lang}/{nb.stem}.html" for nb in notebooks(lang)]
 
 
+#: Pages of an edition besides its chapters: the back matter, the search page and the indices.
+BACK_MATTER = ("course_plan", "glossary", "notation", "bibliography")
+
+
+def page_urls(lang: str) -> list[str]:
+    """Every page of an edition a reader opens: the chapters, the back matter, search and the proof index."""
+    urls = chapter_urls(lang) + [f"{lang}/chapters/{lang}/{name}.html" for name in BACK_MATTER]
+    return urls + [f"{lang}/search.html", f"{lang}/genindex.html", f"{lang}/prf-prf.html"]
+
+
 def overflowing_equations(driver, url: str, tolerance: int = 1) -> list[dict]:
     """Display equations of page ``url`` wider than their column (all hidden blocks opened)."""
     driver.get(url)

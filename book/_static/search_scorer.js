@@ -65,8 +65,12 @@ var Scorer = {
     Scorer.words().forEach(function (word) {
       var found = new Set();
       if (/[\uac00-\ud7a3]/.test(word)) {
+        // a 2-syllable index term may be a piece (a bigram of a longer word, or one across a space: "변수가
+        // 중요" gives 가중): a whole word is inside a longer indexed run (가중치, 분포를), or is a title's word
         [index.terms, index.titleterms].forEach(function (table) {
-          Object.keys(table).forEach(function (term) { if (term.indexOf(word) !== -1) add(found, table[term]); });
+          Object.keys(table).forEach(function (term) {
+            if (term.indexOf(word) !== -1 && (term.length > 2 || (table === index.titleterms && term === word))) add(found, table[term]);
+          });
         });
       } else {
         var stem = stemmer ? stemmer.stemWord(word) : word;
@@ -77,6 +81,25 @@ var Scorer = {
     });
     this._whole = docs;
     return docs;
+  },
+
+  /** docname -> [section title, anchor] of the first section whose title contains the query (Sphinx
+   *  lists a section title only when the query is at least half of it: "사후 붕괴" did not find
+   *  "사후 붕괴와 활성 유닛", so the page whose section it is got no title boost) */
+  sectionTitles: function () {
+    if (this._sections !== undefined) return this._sections;
+    var index = typeof Search !== "undefined" && Search._index, q = Scorer.query(), found = {};
+    if (index && q) {
+      Object.keys(index.alltitles).forEach(function (title) {
+        if (Scorer.normalize(title).indexOf(q) === -1) return;
+        index.alltitles[title].forEach(function (entry) {
+          var doc = index.docnames[entry[0]];
+          if (entry[1] && !(doc in found)) found[doc] = [title, entry[1]];
+        });
+      });
+    }
+    this._sections = found;
+    return found;
   },
 
   score: function (result) {
@@ -90,6 +113,12 @@ var Scorer = {
     var front = /(^|\/)index$/.test(result[0] || "");
     if (!anchor && Scorer.normalize(page).indexOf(q) !== -1) return score + (front ? 600 : 1000);  // the page's title
     if (Scorer.normalize(title).indexOf(q) !== -1) return score + 500;  // a section's title
+    var section = !anchor && Scorer.sectionTitles()[result[0]];
+    if (section) {  // a page found by its text that has a section with the query in its title: link the section
+      result[1] = page + " > " + section[0];
+      result[2] = "#" + section[1];
+      return score + 500;
+    }
     var whole = Scorer.wholeWordDocs();
     if (whole && whole.has(result[0])) return score + 200;  // every query word, whole, in the text
     return score;
