@@ -218,8 +218,10 @@ def _cell_namespace(notebook: str, *markers: str, float64: bool = False) -> dict
     nb = load(ROOT / "chapters" / "en" / f"{notebook}.ipynb")
     from torch.distributions import MultivariateNormal, Normal
 
+    from vae_lib.seeds import book_seed  # every seed of a chapter goes through it (the chapters import it at the top)
+
     ns: dict = {"math": math, "np": np, "torch": torch, "MultivariateNormal": MultivariateNormal, "Normal": Normal,
-                "TEXT": collections.defaultdict(str)}
+                "TEXT": collections.defaultdict(str), "book_seed": book_seed}
     old = torch.get_default_dtype()
     if float64:
         torch.set_default_dtype(torch.float64)

@@ -469,6 +469,19 @@ def open_failed_checks(html: str) -> str:
                   lambda m: f'{m.group(1)} title="{m.group(3)}">{m.group(2)}{m.group(3)}{m.group(4)}', html)
 
 
+def readable_ref_titles(html: str) -> str:
+    """A ``{ref}`` to a section whose title holds math shows the title's TeX source as text ("\\theta와
+    \\phi를 함께 움직이면"): Sphinx writes the reference text as plain text. The TeX becomes readable
+    text ("θ와 φ를 함께 움직이면") the way alt texts are written (:func:`_tex_to_text`)."""
+
+    def fix(m: re.Match) -> str:
+        text = re.sub(r"\\[A-Za-z]+(?:\s*\{[^{}]*\})?|\\[,;:!| ]|[_^]\{[^{}]*\}|[_^]\w|[_^](?=\\)",
+                      lambda t: "" if t.group(0) in "_^" else (_tex_to_text(t.group(0)) or " "), m.group(2))
+        return m.group(1) + re.sub(r"\s{2,}", " ", text) + m.group(3)
+
+    return re.sub(r'(<span class="std std-(?:ref|numref)">)([^<]*\\[^<]*)(</span>)', fix, html)
+
+
 def fix_accessibility(html: str) -> str:
     """Markup fixes for axe-core (serious/critical findings of the original site):
 
@@ -498,6 +511,7 @@ def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
     html = _WIDGET_VIEW.sub("", html)
     html = mark_image_widths(html)
     html = lazy_images(html)
+    html = readable_ref_titles(html)
     html = open_failed_checks(html)
     html = fix_accessibility(html)
     if lang == "ko":
