@@ -33,13 +33,14 @@
 
   /** ``node`` with ``text`` where Unicode subscript digits (μ₁, σ₂²) become <sub> elements: the subscript
    *  characters of many fonts (and of phones' fallback fonts) are tiny or missing. */
-  var SUBS = "₀₁₂₃₄₅₆₇₈₉";
+  var SUBS = "₀₁₂₃₄₅₆₇₈₉", SUPS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
   function richLabel(node, text) {
-    var parts = text.split(/([₀-₉]+)/);
+    var parts = text.split(/([₀-₉]+|[⁰¹²³⁴-⁹]+)/);
     parts.forEach(function (part, i) {
       if (!part) return;
-      if (i % 2) node.appendChild(h("sub", { text: part.split("").map(function (ch) { return String(SUBS.indexOf(ch)); }).join("") }));
-      else node.appendChild(document.createTextNode(part));
+      if (i % 2 === 0) { node.appendChild(document.createTextNode(part)); return; }
+      var sub = SUBS.indexOf(part[0]) !== -1, table = sub ? SUBS : SUPS;
+      node.appendChild(h(sub ? "sub" : "sup", { text: part.split("").map(function (ch) { return String(table.indexOf(ch)); }).join("") }));
     });
     return node;
   }
