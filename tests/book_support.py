@@ -243,7 +243,9 @@ if (widest > device + 1) {
 // inline math that sticks out of its paragraph (clipped: the page itself does not scroll sideways)
 const inline = [];
 document.querySelectorAll('mjx-container:not([display="true"])').forEach((c) => {
-  const p = c.closest('p, li, td, dd') || c.parentElement;
+  const p = c.closest('p, li, td, th, dd') || c.parentElement;
+  // a table wider than the column scrolls in place (the page does not widen): its cells may be wide
+  if (c.closest('.pst-scrollable-table-container, .cell_output .output')) return;
   const pr = p.getBoundingClientRect();
   for (const r of c.getClientRects()) {
     if (r.width > 0 && r.right > pr.right + 2 && !c.closest('details:not([open])')) {

@@ -55,7 +55,7 @@ return folds.map((d) => {
   const p = d.querySelector('summary p.collapsed') || d.querySelector('summary');
   const code = d.querySelector('.cell_input');
   return {open: d.open, text: (p.innerText || '').trim(), lines: Math.round(p.getBoundingClientRect().height / lineHeight(p)),
-          codeShown: !!code && code.getBoundingClientRect().height > 0};
+          codeShown: !!code && (code.checkVisibility ? code.checkVisibility() : code.getBoundingClientRect().height > 0)};
 });
 """
 

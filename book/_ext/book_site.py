@@ -512,8 +512,8 @@ def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
     html = mark_image_widths(html)
     html = lazy_images(html)
     html = readable_ref_titles(html)
-    html = open_failed_checks(html)
     html = fix_accessibility(html)
+    html = open_failed_checks(html)  # after fix_accessibility: it matches the <summary> without its aria-label
     if lang == "ko":
         html = translate_ui(html)
         html = translate_ui(html, KO_FIXES)  # attribute values and whole element texts only, never prose
