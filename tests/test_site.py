@@ -632,7 +632,10 @@ def test_no_warning_text_in_any_output(site: Path) -> None:
                 for m in _WARNING_TEXT.finditer(text):
                     line = next((ln for ln in text.splitlines() if m.group(0) in ln), m.group(0))
                     bad.append(f"{path.relative_to(site)}: {line.strip()[:120]}")
-    assert not bad, f"{len(bad)} warning(s) shown in outputs:\n" + "\n".join(bad[:60])
+    counts: dict[str, int] = {}
+    for line in bad:
+        counts[line] = counts.get(line, 0) + 1
+    assert not bad, f"{len(bad)} warning(s) shown in outputs:\n" + "\n".join(f"{n} x {line}" for line, n in list(counts.items())[:40])
 
 
 def _tex_leftovers(text: str) -> list[str]:
