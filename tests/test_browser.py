@@ -414,7 +414,7 @@ _PARTICLE = re.compile(r"(으로|에서|에게|까지|부터|처럼|보다|이�
 
 
 def _query_words(query: str) -> list[str]:
-    words = [w for w in re.split(r"[^\w']+", query) if w]
+    words = [w for w in re.split(r"\W+", query) if w and w.lower() not in ("s", "the", "a", "of")]
     return [_PARTICLE.sub("", w) if re.fullmatch(r"[가-힣]{3,}", w) else w for w in words]
 
 
@@ -429,7 +429,10 @@ def _has_whole_words(lang: str, href: str, query: str) -> bool:
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", m.group(0) if m else "", flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     text = re.sub(r"\s+", " ", text).lower()
-    return all((w.lower() in text) if re.search("[가-힣]", w) else re.search(r"\b" + re.escape(w.lower()), text) is not None
+    import snowballstemmer  # Sphinx's English stemmer: a Latin word counts whole by its stem, as the index does
+
+    stem = snowballstemmer.stemmer("porter").stemWord
+    return all((w.lower() in text) if re.search("[가-힣]", w) else re.search(r"\b" + re.escape(stem(w.lower())), text) is not None
                for w in _query_words(query))
 
 
