@@ -111,25 +111,5 @@ if [ "${GPU_CHECK_SKIP_NOTEBOOKS:-0}" != "1" ]; then
         [ $rc -eq 0 ] || status=1
     done
 fi
-# --- chapter 09, full run (block owned by chapter 09) -------------------------------------------
-# Chapter 09 with QUICK = False (the notebook reads VAE_BOOK_FULL=1): 200 epochs for the base
-# model, 100 for each beta model, the CVAE and the annealed model, 50 for each posterior-collapse
-# model; every assert of the chapter must hold in this setting too. Tens of minutes on one GPU,
-# on top of the 8 minutes of the rest of this script.
-# Environment: GPU_CHECK_CH09_FULL_TIMEOUT (seconds per cell, default 1800), GPU_CHECK_SKIP_CH09_FULL=1.
-if [ "${GPU_CHECK_SKIP_NOTEBOOKS:-0}" != "1" ] && [ "${GPU_CHECK_SKIP_CH09_FULL:-0}" != "1" ]; then
-    nb=chapters/en/09_evaluating_and_extending.ipynb
-    limit="${GPU_CHECK_CH09_FULL_TIMEOUT:-1800}"
-    log=/tmp/gpu_check_09_full.log
-    t0=$(date +%s)
-    VAE_BOOK_FULL=1 timeout "$((3 * limit))" "$PYTHON" -m pytest -p no:xdist -q -o addopts="" --nbval-lax \
-        --nbval-current-env --nbval-cell-timeout="$limit" "$nb" > "$log" 2>&1
-    rc=$?
-    echo "notebook $nb, full run (VAE_BOOK_FULL=1) on CUDA: $([ $rc -eq 0 ] && echo passed || echo "FAILED (exit $rc)")" \
-        "in $(( $(date +%s) - t0 )) s (log $log)"
-    tail -n 3 "$log"
-    [ $rc -eq 0 ] || status=1
-fi
-# --- end of the chapter 09 block ------------------------------------------------------------------
 echo "gpu_check: done in $(( $(date +%s) - start )) s, exit status $status"
 exit $status
