@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The GPU check of vae_lib, in one run (at most about 8 minutes on one GPU):
+# The GPU check of vae_lib, in one run (about 8 minutes on one GPU for steps 1-3, then step 4):
 #   1. one epoch of `fit` for the MLP VAE 784-400-20 (batch 128, 60k MNIST, the whole data set
 #      on the device) in four modes: eager, bf16 autocast, torch.compile, and CUDA graphs
 #      (torch.compile mode="reduce-overhead"); first epoch (with compilation) and steady epochs;
 #   2. `evaluate` throughput of the flagship (k = 5000) on test images;
-#   3. chapters 08 and 09 (English) executed on CUDA by nbval, with their asserts.
+#   3. chapters 08 and 09 (English) executed on CUDA by nbval, with their asserts;
+#   4. the full runs: every English chapter that reads VAE_BOOK_FULL (its `QUICK = False`
+#      setting, the long training a learner is invited to try on a GPU) executed by nbval with
+#      VAE_BOOK_FULL=1, with its asserts (time: see the printed seconds).
 # It prints a table and writes the figures as JSON (GPU_CHECK_JSON, default gpu_check.json in
 # $OUT if set, else in the current folder), to be copied into vae_lib/results/benchmarks.json.
 #
@@ -12,7 +15,9 @@
 #
 # Usage:  VAE_LIB_DATA=/path/to/data bash benchmarks/gpu_check.sh
 # Environment: PYTHON (default python), GPU_CHECK_EPOCHS (default 3), GPU_CHECK_EVAL_N (default 2000),
-#              GPU_CHECK_NOTEBOOK_TIMEOUT (seconds per chapter, default 150), GPU_CHECK_SKIP_NOTEBOOKS=1.
+#              GPU_CHECK_NOTEBOOK_TIMEOUT (seconds per chapter, default 150), GPU_CHECK_SKIP_NOTEBOOKS=1
+#              (skips steps 3 and 4), GPU_CHECK_FULL_TIMEOUT (seconds per full-run chapter, default
+#              1800), GPU_CHECK_SKIP_FULL=1 (skips step 4 only).
 # For the test of this script on a CPU only: GPU_CHECK_DEVICE=cpu with small GPU_CHECK_N (training
 # images), GPU_CHECK_EVAL_N and GPU_CHECK_EVAL_K runs the same code on the CPU (figures meaningless).
 set -u
@@ -110,6 +115,20 @@ if [ "${GPU_CHECK_SKIP_NOTEBOOKS:-0}" != "1" ]; then
         tail -n 3 "/tmp/gpu_check_$(basename "$nb" .ipynb).log"
         [ $rc -eq 0 ] || status=1
     done
+    if [ "${GPU_CHECK_SKIP_FULL:-0}" != "1" ]; then
+        full_limit="${GPU_CHECK_FULL_TIMEOUT:-1800}"
+        for nb in $(grep -l VAE_BOOK_FULL chapters/en/*.ipynb); do
+            log="/tmp/gpu_check_full_$(basename "$nb" .ipynb).log"
+            t0=$(date +%s)
+            VAE_BOOK_FULL=1 timeout "$((full_limit + 30))" "$PYTHON" -m pytest -p no:xdist -q -o addopts="" \
+                --nbval-lax --nbval-current-env --nbval-cell-timeout="$full_limit" "$nb" > "$log" 2>&1
+            rc=$?
+            echo "notebook $nb, full run (VAE_BOOK_FULL=1) on CUDA: $([ $rc -eq 0 ] && echo passed || echo "FAILED (exit $rc)")" \
+                "in $(( $(date +%s) - t0 )) s (log $log)"
+            tail -n 3 "$log"
+            [ $rc -eq 0 ] || status=1
+        done
+    fi
 fi
 echo "gpu_check: done in $(( $(date +%s) - start )) s, exit status $status"
 exit $status
