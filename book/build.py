@@ -77,6 +77,7 @@ EDITION_OVERRIDES: dict[str, dict] = {
                 "lang_switch_this": "en",
                 "lang_switch_other": "ko",
                 "lang_switch_label": "한국어",
+                "bibtex_reference_style": "author_year",
             }
         },
     },
@@ -314,13 +315,95 @@ def assemble_site(languages: Iterable[str], root: Path = ROOT, site: Path = SITE
     landing = LANDING.read_text(encoding="utf-8")
     for lang in LANGUAGES:
         landing = landing.replace(f"{{{{title_{lang}}}}}", html.escape(_edition_title(lang, root)))
+    landing = landing.replace("{{pictures}}", landing_pictures(site, languages))
+    landing = landing.replace("{{path}}", landing_path(site, languages))
     (site / "index.html").write_text(landing, encoding="utf-8")
+    for lang in languages:  # Jupyter Book's redirect page names no icon: the browser asked for /favicon.ico (404)
+        redirect = site / lang / "index.html"
+        text = redirect.read_text(encoding="utf-8") if redirect.is_file() else ""
+        if text and 'rel="icon"' not in text:
+            icon = '<link rel="icon" href="_static/favicon.svg" type="image/svg+xml">'
+            text = text.replace("<head>", "<head>\n" + icon, 1) if "<head>" in text else icon + "\n" + text
+            redirect.write_text(text, encoding="utf-8")
     not_found = NOT_FOUND.read_text(encoding="utf-8")
     for lang in LANGUAGES:
         not_found = not_found.replace(f"{{{{title_{lang}}}}}", html.escape(_edition_title(lang, root)))
     (site / "404.html").write_text(not_found, encoding="utf-8")
     shutil.copy2(FAVICON, site / "favicon.svg")
     (site / ".nojekyll").write_text("")
+
+
+#: The landing page's pictures of what the book builds: (figure label, page) of the English edition
+#: (the same images in both editions), and their captions.
+LANDING_FIGURES = (
+    ("fig-ch10-samples", "10_results", "플래그십 VAE가 그린 숫자 64개", "64 digits drawn by the flagship VAE"),
+    ("fig-ch08-latent-manifold", "08_training_a_vae", "2차원 잠재 공간을 디코딩한 지도", "the 2-D latent plane, decoded"),
+)
+
+#: One line per chapter for the landing page's preview of the path: (Korean, English).
+PATH_LINES = {
+    "00": ("실행 환경, 데이터, 첫 그림", "set-up: device, data, a first plot"),
+    "01": ("데이터의 분포를 배우는 모델과 레이블만 맞히는 모델", "models that learn p(x) and models that only predict y"),
+    "02": ("정규분포와 베르누이 분포, 가능도를 손실로", "Gaussians and Bernoullis; likelihoods as losses"),
+    "03": ("사전 확률, 사후 확률, 잠재 변수", "priors, posteriors and latent variables"),
+    "04": ("두 분포의 차이를 재는 잣대와 그 두 방향", "how far apart two distributions are, in both directions"),
+    "05": ("압축과 복원, 그리고 잠재 공간의 구멍", "compress and reconstruct, and the holes in the latent space"),
+    "06": ("사후 분포를 근사하는 하한, ELBO", "the ELBO: a lower bound to fit an approximate posterior"),
+    "07": ("표본을 거쳐 기울기를 전하는 방법", "gradients through random samples"),
+    "08": ("인코더와 디코더를 함께 학습하고 잠재 공간 보기", "training encoder and decoder together; the latent plane"),
+    "09": ("IWAE, 사후 붕괴, β-VAE로 평가하고 확장하기", "IWAE bounds, posterior collapse, β-VAE"),
+    "10": ("플래그십 모델의 그림과 성능 보고서", "the flagship model's figures and performance report"),
+    "11": ("계층형 VAE, VQ-VAE, 자기회귀 모델, 확산 모델", "hierarchical VAEs, VQ-VAE, autoregressive and diffusion models"),
+}
+
+
+def _page_title(path: Path) -> str:
+    import re
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    m = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)
+    title = re.sub(r"<[^>]+>", "", m.group(1)) if m else ""
+    return html.unescape(re.sub(r"\s+", " ", title)).replace("#", "").strip()
+
+
+def landing_pictures(site: Path, languages: Iterable[str]) -> str:
+    """``<figure>``s of the landing page: images of :data:`LANDING_FIGURES` copied from the built site."""
+    import re
+
+    lang = "en" if "en" in languages else next(iter(languages), "")
+    out = []
+    for label, stem, ko, en in LANDING_FIGURES:
+        page = site / lang / "chapters" / lang / f"{stem}.html"
+        text = page.read_text(encoding="utf-8") if page.is_file() else ""
+        m = re.search(rf'<figure[^>]*id="{re.escape(label)}".*?<img[^>]*src="([^"]+)"', text, re.S)
+        if not m:
+            continue
+        image = (page.parent / m.group(1)).resolve()
+        if not image.is_file():
+            continue
+        name = f"landing-{label}{image.suffix}"
+        shutil.copy2(image, site / name)
+        out.append(f'<figure><img src="{name}" alt="{html.escape(en)} · {html.escape(ko)}" loading="lazy">'
+                   f'<figcaption><span lang="ko">{html.escape(ko)}</span> · <span lang="en">{html.escape(en)}</span></figcaption></figure>')
+    return "\n".join(out)
+
+
+def landing_path(site: Path, languages: Iterable[str]) -> str:
+    """``<li>`` per chapter: number, titles of both editions (linked) and one line (:data:`PATH_LINES`)."""
+    items = []
+    for nb in sorted((ROOT / "chapters" / "ko").glob("[0-9][0-9]_*.ipynb")):
+        number = nb.stem[:2]
+        ko_line, en_line = PATH_LINES.get(number, ("", ""))
+        titles = []
+        for lang in LANGUAGES:
+            rel = f"{lang}/chapters/{lang}/{nb.stem}.html"
+            title = _page_title(site / rel) or nb.stem
+            title = title.split(". ", 1)[1] if title[:1].isdigit() and ". " in title else title
+            titles.append(f'<a href="{rel}" lang="{lang}" hreflang="{lang}">{html.escape(title)}</a>')
+        items.append(f'<li><span class="num">{int(number)}</span> {titles[0]} · {titles[1]}'
+                     f'<br><span class="line"><span lang="ko">{html.escape(ko_line)}</span> · '
+                     f'<span lang="en">{html.escape(en_line)}</span></span></li>')
+    return "\n".join(items)
 
 
 def fallback_pages(lang: str) -> list[str]:

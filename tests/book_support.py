@@ -147,9 +147,15 @@ def make_driver(width: int = 1400, height: int = 900, lang: str = "ko"):
     driver.set_script_timeout(60)
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
-    # the CSS viewport (not the window) gets exactly the asked width
+    # the CSS viewport (not the window) gets exactly the asked width; a phone is emulated as one: device
+    # pixel ratio 2, mobile viewport (the layout viewport grows with the content, as on a real phone:
+    # window.innerWidth is then no measure of "fits"; compare with screen.width), touch events
+    phone = width < 600
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+                           {"width": width, "height": height, "deviceScaleFactor": 2 if phone else 1, "mobile": phone,
+                            "screenWidth": width, "screenHeight": height})
+    if phone:
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
     return driver
 
 
@@ -211,15 +217,35 @@ document.querySelectorAll('mjx-container[display="true"]').forEach((c) => {
   const scroller = getComputedStyle(box).overflowX;
   const label = (box.id || '').replace(/^equation-/, '');
   let section = c.closest('section[id]');
+  // pieces: the lines MathJax broke the equation into (automatic line breaking makes an mjx-linestack of
+  // mjx-linebox lines); 1 = whole. An equation's own rows (aligned, cases) are table rows, not pieces.
+  const pieces = Math.max(1, c.querySelectorAll('mjx-linebox').length);
+  const ownScroll = ['auto', 'scroll'].includes(getComputedStyle(c).overflowX) ? getComputedStyle(c).overflowX : scroller;
   out.push({label: label, tex: (texOf.get(c) || '').replace(/\s+/g, ' ').trim(), width: Math.round(w),
-            column: Math.round(col), scroll: scroller, visible: r.width > 0,
+            column: Math.round(col), scroll: ownScroll, visible: r.width > 0, pieces: pieces,
             section: section ? section.id : '', hidden: !!c.closest('details:not([open])')});
 });
 const widest = document.documentElement.scrollWidth;
+// what sticks out of the device's screen without being inside a box that scrolls sideways
+const device = screen.width;
+const culprits = [];
+if (widest > device + 1) {
+  const scrolls = (el) => { for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; } return false; };
+  for (const el of document.querySelectorAll('article *, .bd-main *, body > *')) {
+    const rr = el.getBoundingClientRect();
+    if (rr.width > 0 && rr.right > device + 1 && !scrolls(el)) {
+      culprits.push((el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].slice(0, 3).join('.')) + ' ' + Math.round(rr.right));
+      if (culprits.length >= 5) break;
+    }
+  }
+}
 // inline math that sticks out of its paragraph (clipped: the page itself does not scroll sideways)
 const inline = [];
 document.querySelectorAll('mjx-container:not([display="true"])').forEach((c) => {
-  const p = c.closest('p, li, td, dd') || c.parentElement;
+  const p = c.closest('p, li, td, th, dd') || c.parentElement;
+  // a table wider than the column scrolls in place (the page does not widen): its cells may be wide
+  if (c.closest('.pst-scrollable-table-container, .cell_output .output')) return;
   const pr = p.getBoundingClientRect();
   for (const r of c.getClientRects()) {
     if (r.width > 0 && r.right > pr.right + 2 && !c.closest('details:not([open])')) {
@@ -228,7 +254,7 @@ document.querySelectorAll('mjx-container:not([display="true"])').forEach((c) => 
     }
   }
 });
-return {equations: out, inline: inline, pageWidth: widest, viewport: window.innerWidth};
+return {equations: out, inline: inline, pageWidth: widest, viewport: window.innerWidth, device: device, culprits: culprits};
 """
 
 
@@ -269,6 +295,16 @@ document.querySelectorAll('.dropdown, .toggle').forEach((e) => e.classList.add('
 def chapter_urls(lang: str) -> list[str]:
     """Site-relative URLs of the chapter pages (index + every NN_*.ipynb) of one edition."""
     return [f"{lang}/chapters/{lang}/index.html"] + [f"{lang}/chapters/{lang}/{nb.stem}.html" for nb in notebooks(lang)]
+
+
+#: Pages of an edition besides its chapters: the back matter, the search page and the indices.
+BACK_MATTER = ("course_plan", "glossary", "notation", "bibliography")
+
+
+def page_urls(lang: str) -> list[str]:
+    """Every page of an edition a reader opens: the chapters, the back matter, search and the proof index."""
+    urls = chapter_urls(lang) + [f"{lang}/chapters/{lang}/{name}.html" for name in BACK_MATTER]
+    return urls + [f"{lang}/search.html", f"{lang}/genindex.html", f"{lang}/prf-prf.html"]
 
 
 def overflowing_equations(driver, url: str, tolerance: int = 1) -> list[dict]:

@@ -102,3 +102,13 @@ def test_sample_shapes_and_values():
         m = ar.ARVAE(x_dim=9, z_dim=2, hidden=(8,), dec_hidden=(8,), decoder=dec)
         s = m.sample(3, generator=torch.Generator().manual_seed(0))
         assert s.shape == (3, 9) and set(s.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_train_on_cuda_binarizes_with_the_cpu_generator():
+    # ar.train's dynamic binarization draws from a CPU generator; data on the GPU (chapter 9 on a
+    # GPU) must not raise "Expected a 'cuda' device type for generator"
+    torch.manual_seed(0)
+    model = ar.ARVAE(x_dim=12, z_dim=2, hidden=(8,), dec_hidden=(16,)).to("cuda")
+    history = ar.train(model, torch.rand(64, 12, device="cuda"), epochs=2, batch_size=16, seed=0)
+    assert len(history) == 2 and all(math.isfinite(row["elbo"]) for row in history)

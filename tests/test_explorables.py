@@ -218,8 +218,10 @@ def _cell_namespace(notebook: str, *markers: str, float64: bool = False) -> dict
     nb = load(ROOT / "chapters" / "en" / f"{notebook}.ipynb")
     from torch.distributions import MultivariateNormal, Normal
 
+    from vae_lib.seeds import book_seed  # every seed of a chapter goes through it (the chapters import it at the top)
+
     ns: dict = {"math": math, "np": np, "torch": torch, "MultivariateNormal": MultivariateNormal, "Normal": Normal,
-                "TEXT": collections.defaultdict(str)}
+                "TEXT": collections.defaultdict(str), "book_seed": book_seed}
     old = torch.get_default_dtype()
     if float64:
         torch.set_default_dtype(torch.float64)
@@ -587,3 +589,64 @@ def test_cell_script_is_idempotent_and_touches_only_its_cells(tmp_path) -> None:
         assert figure == next(ex.after_figure for ex in cells.EXPLORABLES if ex.name == name)
         assert len({c["id"] for c in new["cells"]}) == len(new["cells"])  # cell ids stay unique
         assert path.read_text(encoding="utf-8").endswith("}\n")
+
+
+# ------------------------------------------------------------------------- on a phone (issue 20)
+@pytest.fixture(scope="module")
+def phone() -> Iterator["webdriver.Chrome"]:
+    if _missing():
+        pytest.skip(f"explorable browser checks skipped locally: {_missing()}")
+    import book_support as bs
+
+    driver = bs.make_driver(390, 844)  # dpr 2, touch, mobile viewport
+    yield driver
+    driver.quit()
+
+
+def _open_on_phone(driver, base_url: str, lang: str, name: str) -> str:
+    sel = f'div.vae-explorable[data-explorable="{name}"]'
+    driver.get(f"{base_url}/{_page(lang, name)}")
+    driver.execute_script(f"document.querySelector('{sel}').scrollIntoView({{block: 'start'}})")
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script(f"return document.querySelector('{sel}').dataset.state") in ("ready", "error"))
+    assert driver.execute_script(f"return document.querySelector('{sel}').dataset.state") == "ready"
+    return sel
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_elbo_gap_on_a_phone_keeps_the_plot_in_view(phone, base_url, lang: str) -> None:
+    """The plane and the bars sit side by side and stay in view while the reader moves the last slider."""
+    sel = _open_on_phone(phone, base_url, lang, "elbo-gap")
+    canvases = phone.execute_script(f"return [...document.querySelectorAll('{sel} canvas')].map((c) => c.getBoundingClientRect().toJSON())")
+    assert len(canvases) == 2 and abs(canvases[0]["top"] - canvases[1]["top"]) < 2, f"stacked: {canvases}"
+    assert all(c["right"] <= 390 + 1 for c in canvases), canvases
+    last = phone.execute_script(f"const r = [...document.querySelectorAll('{sel} input[type=range]')]; return r[r.length - 1];")
+    phone.execute_script("arguments[0].scrollIntoView({block: 'end'})", last)
+    plots = phone.execute_script(f"return document.querySelector('{sel} canvas').getBoundingClientRect().toJSON()")
+    slider = phone.execute_script("return arguments[0].getBoundingClientRect().toJSON()", last)
+    assert plots["top"] >= 0 and plots["bottom"] <= 844 and plots["bottom"] <= slider["top"] + 1, (plots, slider)
+    subs = phone.execute_script(f"return document.querySelectorAll('{sel} label sub').length")
+    assert subs >= 4, "slider subscripts (μ₁, σ₂²) are <sub> elements"
+    phone.save_screenshot(str(SCREENSHOTS / f"explorable_elbo-gap_{lang}_phone.png"))
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_small_explorable_texts_on_a_phone(phone, base_url, lang: str) -> None:
+    """Chapter 07's slider names n once; draw-digit's empty pad shows no bounds, says what to expect and
+    reconstructs with the flagship; its table is in the edition's language."""
+    sel = _open_on_phone(phone, base_url, lang, "gradient-estimators")
+    labels = phone.execute_script(f"return [...document.querySelectorAll('{sel} .vaex-control')].map((c) => c.innerText)")
+    assert labels and all(t.count(" n") + t.count("n =") <= 1 for t in labels), labels
+    sel = _open_on_phone(phone, base_url, lang, "draw-digit")
+    phone.execute_async_script("const done = arguments[0]; window.vaeExplorables['draw-digit'].ready.then(done);")
+    shown = phone.execute_script(f"return getComputedStyle(document.querySelector('{sel} table')).display")
+    assert shown == "none", "an empty pad shows no ELBO numbers"
+    text = phone.execute_script(f"return document.querySelector('{sel}').innerText")
+    assert ("무엇을 기대할까" if lang == "ko" else "What to expect") in text
+    phone.find_elements(By.CSS_SELECTOR, f"{sel} button")[1].click()  # load a test digit
+    state = _hook(phone, "draw-digit", "state")
+    assert state["reconFlagship"] and len(state["reconFlagship"]) == 4
+    table = phone.execute_script(f"return document.querySelector('{sel} table').innerText")
+    assert ("μ (2차원)" in table) if lang == "ko" else ("μ (2-D)" in table)
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    phone.save_screenshot(str(SCREENSHOTS / f"explorable_draw-digit_{lang}_phone.png"))

@@ -583,3 +583,198 @@ def test_fontawesome_subset_keeps_used_icons_and_valid_object_literals(tmp_path:
 
 def test_tex_to_text_for_alt_attributes() -> None:
     assert book_site._tex_to_text(r"\mathrm{KL}(q\,\|\,p_\theta(z\mid x))") == "KL(q ‖ pθ(z | x))"
+
+
+# --- what the reader must never see in a page (issue 17 section 4, issue 20) ---------------------------
+
+#: Warning text in a page's outputs: Python warnings, matplotlib's missing glyphs, stderr noise.
+_WARNING_TEXT = re.compile(r"\b\w*Warning\b|does not have a glyph|Glyph \d+ .*missing|missing from (?:the )?(?:current )?font"
+                           r"|falling back to|DeprecationWarning|FutureWarning")
+
+
+class Outputs(HTMLParser):
+    """The text of a page's code-cell outputs (``div.cell_output``), and whether it came from stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.outputs: list[str] = []
+        self._depth = 0  # >0 inside a cell_output
+        self._buf: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "img", "meta", "link", "input", "hr", "source", "wbr", "col", "area", "base", "embed"):
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if self._depth:
+            self._depth += 1
+        elif "cell_output" in classes:
+            self._depth, self._buf = 1, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._depth:
+            self._depth -= 1
+            if not self._depth:
+                self.outputs.append("".join(self._buf))
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self._buf.append(data)
+
+
+def test_no_warning_text_in_any_output(site: Path) -> None:
+    """Issue 17 section 4: no page shows a warning in its outputs ("UserWarning", "does not have a glyph", ...)."""
+    bad = []
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang):
+            parser = Outputs()
+            parser.feed(path.read_text(encoding="utf-8"))
+            for text in parser.outputs:
+                for m in _WARNING_TEXT.finditer(text):
+                    line = next((ln for ln in text.splitlines() if m.group(0) in ln), m.group(0))
+                    bad.append(f"{path.relative_to(site)}: {line.strip()[:120]}")
+    counts: dict[str, int] = {}
+    for line in bad:
+        counts[line] = counts.get(line, 0) + 1
+    assert not bad, f"{len(bad)} warning(s) shown in outputs:\n" + "\n".join(f"{n} x {line}" for line, n in list(counts.items())[:40])
+
+
+def _tex_leftovers(text: str) -> list[str]:
+    """``$...$`` (math MyST did not parse) and backslashes (TeX commands) in text outside typeset math."""
+    found = [m.group(0) for m in re.finditer(r"\$[^$\s][^$\n]{0,80}?\$|\$\$", text)]
+    found += [text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ") for m in re.finditer(r"\\(?:[A-Za-z]+|[,;:!{}()\[\]|])", text)]
+    return found
+
+
+def test_no_dollar_math_or_backslash_outside_typeset_math(site: Path) -> None:
+    """Issue 17 section 4: in the rendered text (prose, captions, outputs shown as text; code aside), no
+    ``$...$`` and no TeX backslash outside the math that MathJax typesets."""
+    bad = []
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang) + [site / lang / "chapters" / lang / f"{n}.html" for n in ("glossary", "notation", "course_plan")]:
+            if not path.is_file():
+                continue
+            text = "".join(page(path).text)
+            bad += [f"{path.relative_to(site)}: {t!r}" for t in _tex_leftovers(text)]
+    assert not bad, f"{len(bad)} TeX leftover(s) in the rendered text:\n" + "\n".join(bad[:60])
+
+
+class Cells(HTMLParser):
+    """The text of every table cell outside math elements (``<span class="math">`` is typeset)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[str] = []
+        self._in_cell = 0
+        self._math = 0
+        self._buf: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "img", "meta", "link", "input", "hr", "source", "wbr", "col", "area", "base", "embed"):
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if tag in ("td", "th"):
+            self._in_cell, self._buf = 1, []
+        elif self._in_cell:
+            self._in_cell += 1
+        if self._math or "math" in classes:
+            self._math += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._math:
+            self._math -= 1
+        if self._in_cell:
+            self._in_cell -= 1
+            if not self._in_cell:
+                self.cells.append("".join(self._buf))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_cell and not self._math:
+            self._buf.append(data)
+
+
+def test_no_raw_tex_in_table_cells(site: Path) -> None:
+    """Issue 17 section 4: a table cell (Markdown tables and the tables code cells display) shows no raw TeX."""
+    bad = []
+    for lang in EDITIONS:
+        for path in sorted((site / lang / "chapters" / lang).glob("*.html")):
+            parser = Cells()
+            parser.feed(path.read_text(encoding="utf-8"))
+            for cell in parser.cells:
+                if _tex_leftovers(cell) or re.search(r"\\[A-Za-z]+|\^\{|_\{", cell):
+                    bad.append(f"{path.relative_to(site)}: {cell.strip()[:100]!r}")
+    assert not bad, f"{len(bad)} table cell(s) with raw TeX:\n" + "\n".join(bad[:60])
+
+
+def test_check_cells_are_folded_with_a_summary_in_the_editions_language(site: Path) -> None:
+    """Issue 20: every code cell tagged ``check`` is one folded line "✓ 확인: ..." / "✓ Check: ..." (its code
+    inside the fold), in the edition's language; none failed."""
+    bad, seen = [], 0
+    word = {"ko": "✓ 확인", "en": "✓ Check"}
+    for lang in EDITIONS:
+        for path in chapter_pages(site, lang)[1:]:
+            nb = ROOT / "chapters" / lang / (path.stem + ".ipynb")
+            expected = sum(1 for c in json.loads(nb.read_text(encoding="utf-8"))["cells"]
+                           if c["cell_type"] == "code" and "check" in c.get("metadata", {}).get("tags", [])
+                           and not {"remove-cell", "remove-input"} & set(c["metadata"].get("tags", [])))
+            text = path.read_text(encoding="utf-8")
+            folds = re.findall(r'<details class="[^"]*\bcheck-fold\b[^"]*"( open)?>\s*<summary[^>]*>\s*<p class="collapsed admonition-title">([^<]*)</p>', text)
+            seen += len(folds)
+            if len(folds) != expected:
+                bad.append(f"{path.relative_to(site)}: {expected} check cells, {len(folds)} folded")
+            for is_open, summary in folds:
+                if is_open or not summary.startswith(word[lang]):
+                    bad.append(f"{path.relative_to(site)}: check not passed or not in {lang}: {summary!r}")
+                if lang == "ko" and re.search(r"\b(?:Check|passed|show code)\b", summary):
+                    bad.append(f"{path.relative_to(site)}: English in a Korean check summary: {summary!r}")
+            # the code of a check cell is inside its fold, not on the page
+            for cell in re.findall(r'<div class="cell (?:[^"]*\s)?tag_check[^"]*">(.*?)<div class="cell', text + '<div class="cell', re.S):
+                head = cell.lstrip()[:300]
+                if not head.startswith('<details class="admonition hide above-input check-fold'):
+                    bad.append(f"{path.relative_to(site)}: a check cell starts with {head[:80]!r}")
+    assert seen > 100, f"only {seen} folded check cells found"
+    assert not bad, "\n".join(bad[:40])
+
+
+def test_check_summary_sources() -> None:
+    assert book_site.check_summary("# 확인: 닫힌 형태와 몬테카를로가 일치\nassert x", {}, "ko") == "✓ 확인: 닫힌 형태와 몬테카를로가 일치"
+    assert book_site.check_summary("# Check: closed form = MC\nassert x", {}, "en") == "✓ Check: closed form = MC"
+    assert book_site.check_summary("x = 1  # not a summary\nassert x", {}, "ko") == "✓ 확인 통과 (코드 보기)"
+    assert book_site.check_summary("assert x", {}, "en") == "✓ Check passed (show code)"
+    meta = {"check_summary": {"ko": "분산이 1/n로 준다", "en": "the variance falls as 1/n"}}
+    assert book_site.check_summary("# Check: other\nassert x", meta, "ko") == "✓ 확인: 분산이 1/n로 준다"
+    assert book_site.check_summary("assert x", meta, "en", passed=False) == "✗ Check failed: the variance falls as 1/n"
+
+
+def test_images_are_lazy_and_redirects_have_an_icon(site: Path) -> None:
+    """Issue 20: content images load lazily; the edition redirects (ko/index.html) name the favicon, so the
+    browser does not ask for /favicon.ico (a 404)."""
+    for lang in EDITIONS:
+        text = (site / lang / "chapters" / lang / "04_kl_divergence.html").read_text(encoding="utf-8")
+        images = re.findall(r'<img\b[^>]*_images/[^>]*>', text)
+        assert images and all('loading="lazy"' in tag for tag in images)
+        redirect = (site / lang / "index.html").read_text(encoding="utf-8")
+        assert 'rel="icon"' in redirect
+    assert 'rel="icon"' in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_korean_citations_read_as_korean(site: Path) -> None:
+    """Issue 20: no "and"/"et al." of a citation inside the Korean edition's sentences."""
+    bad = []
+    for path in chapter_pages(site, "ko"):
+        text = "".join(page(path).text)
+        bad += [f"{path.relative_to(site)}: {m.group(0)!r}" for m in re.finditer(r"[A-Z][a-z]+(?: and [A-Z][a-z]+| et al\.) \[\d{4}", text)]
+    assert not bad, "\n".join(bad[:20])
+    en = "".join(page(site / "en" / "chapters" / "en" / "04_kl_divergence.html").text)
+    assert re.search(r"[A-Z][a-z]+ and [A-Z][a-z]+ \[\d{4}", en), "the English edition keeps 'and'"
+
+
+def test_chapter_zero_numbers_carry_the_chapter(site: Path) -> None:
+    """Issue 20: chapter 00 (outside the numbered part) numbers "그림 0.1", "연습 0.1", not "그림 1"."""
+    for lang in EDITIONS:
+        path = next((site / lang / "chapters" / lang).glob("00_*.html"))
+        text = path.read_text(encoding="utf-8")
+        numbers = re.findall(r'<span class="eqno">\((\d+(?:\.\d+)*)\)', text)
+        numbers += re.findall(r'<span class="caption-number">[^<\d]*(\d+(?:\.\d+)*)', text)
+        numbers += re.findall(r'<p class="admonition-title">\s*(?:연습|Exercise)\s*(\d+(?:\.\d+)*)', text)
+        assert numbers, f"{path.relative_to(site)}: nothing numbered"
+        assert all(re.fullmatch(r"0\.\d+", n) for n in numbers), f"{path.relative_to(site)}: {numbers}"

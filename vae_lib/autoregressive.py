@@ -241,8 +241,8 @@ def train(
         t0, sums = time.perf_counter(), torch.zeros(3)
         for idx in torch.randperm(n, generator=gen).split(batch_size):
             xb = x[idx]
-            if binarize:
-                xb = torch.bernoulli(xb, generator=gen)
+            if binarize:  # drawn with the CPU generator ``gen`` wherever x lives (CUDA too)
+                xb = torch.bernoulli(xb.cpu(), generator=gen).to(xb.device)
             step += 1
             beta_t = beta * min(1.0, step / warmup_steps) if warmup_steps else beta
             if lr_end is not None:

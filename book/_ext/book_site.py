@@ -35,6 +35,7 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,13 @@ UI_KO: dict[str, str] = {
     "Home": "처음",
     "Please activate JavaScript to enable the search functionality.": "검색하려면 JavaScript를 켜세요.",
     "Search Results": "검색 결과",
+}
+
+#: Korean strings of the themes' own translations that read wrong (sphinx-book-theme's ko catalogue).
+KO_FIXES: dict[str, str] = {
+    "전체 화면으로보기": "전체 화면으로 보기",
+    "시작하다": "실행하기",
+    "스핑크스 도서 테마": "Sphinx Book Theme",
 }
 
 #: Single words of the proof index page (``prf-prf.html``): translated only there, where they are
@@ -186,6 +194,44 @@ class FigureAltText(SphinxTransform):
                 image["alt"] = f"{word}: {page_title}" if page_title else word
 
 
+def _register_korean_citations() -> None:
+    """The referencing style ``author_year_ko`` (``bibtex_reference_style`` of the Korean edition):
+    sphinxcontrib-bibtex's ``author_year`` with Korean joiners, so a citation reads inside a Korean
+    sentence "Cover·Thomas [2006]", "Kingma 외 [2016]" (not "Cover and Thomas", "Kingma et al.")."""
+    try:
+        from dataclasses import dataclass, field
+
+        from sphinxcontrib.bibtex.plugin import register_plugin
+        from sphinxcontrib.bibtex.style.referencing import PersonStyle
+        from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+    except ImportError:  # pragma: no cover - sphinxcontrib-bibtex comes with jupyter-book
+        return
+
+    def korean_persons() -> PersonStyle:
+        return PersonStyle(sep="·", sep2="·", last_sep="·", other=" 외")
+
+    @dataclass
+    class KoreanAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+        person: PersonStyle = field(default_factory=korean_persons)
+
+    register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_ko", KoreanAuthorYearReferenceStyle, force=True)
+
+
+def _number_chapter_zero(app: Sphinx, env: Any) -> list[str]:
+    """Chapter 00 stands outside the numbered part of the TOC, so Sphinx numbered its figures, tables,
+    equations and exercises "그림 1", "연습 1" with no chapter. They become "그림 0.1", "연습 0.1", (0.1),
+    like every other chapter's (references to them follow: they read the same numbers)."""
+    for docname, kinds in getattr(env, "toc_fignumbers", {}).items():
+        match = _CHAPTER.match(docname)
+        if not match or int(match.group(1)) != 0:
+            continue
+        for numbers in kinds.values():
+            for key, number in list(numbers.items()):
+                if number and (len(number) < 2 or number[0] != 0):
+                    numbers[key] = (0, *number)
+    return []
+
+
 def _patch_proof_directive() -> None:
     """``{prf:proof}``: translated, italic "Proof." and no duplicated ``id="proof"``."""
     try:
@@ -217,6 +263,99 @@ def _patch_proof_directive() -> None:
 
     ProofDirective.run = run  # type: ignore[method-assign]
     ProofDirective._book_site_patched = True  # type: ignore[attr-defined]
+
+
+# --- Check cells: folded into one line that says what was checked ---------------------------------
+
+#: Words of the folded check cells, per edition (:class:`FoldCheckCells`).
+CHECK_WORDS = {
+    "ko": {"marker": "확인", "generic": "✓ 확인 통과 (코드 보기)", "passed": "✓ 확인: {}",
+           "failed": "✗ 확인 실패: {}", "failed_generic": "✗ 확인 실패 (코드 보기)", "hide": "코드 숨기기"},
+    "en": {"marker": "Check", "generic": "✓ Check passed (show code)", "passed": "✓ Check: {}",
+           "failed": "✗ Check failed: {}", "failed_generic": "✗ Check failed (show code)", "hide": "hide code"},
+}
+_CHECK_COMMENT = re.compile(r"^\s*#\s*(?:확인|Check|check)\s*[:：]\s*(.+?)\s*$")
+
+
+def check_summary(source: str, metadata: dict, lang: str, passed: bool = True) -> str:
+    """The one line that stands for a folded check cell (CONTRIBUTING.md, "Check cells").
+
+    From, in this order: the cell metadata ``check_summary`` (a string, or ``{"ko": ..., "en": ...}``);
+    the cell's first line when it is a comment ``# 확인: ...`` (Korean) / ``# Check: ...`` (English);
+    else the generic line of the edition ("✓ 확인 통과 (코드 보기)"). "✓ ... passed" only when the
+    executed cell shows no error; otherwise "✗ ... failed".
+    """
+    words = CHECK_WORDS.get(lang, CHECK_WORDS["en"])
+    text = metadata.get("check_summary") if isinstance(metadata, dict) else None
+    if isinstance(text, dict):
+        text = text.get(lang) or text.get("en")
+    if not text:
+        first = next((line for line in source.splitlines() if line.strip()), "")
+        m = _CHECK_COMMENT.match(first)
+        text = m.group(1) if m else None
+    if text:
+        text = re.sub(r"\s+", " ", str(text)).strip().removeprefix("✓").strip()
+        return (words["passed"] if passed else words["failed"]).format(text)
+    return words["generic"] if passed else words["failed_generic"]
+
+
+def _has_error_output(output: nodes.Node) -> bool:
+    for block in output.findall(nodes.literal_block):
+        classes = set(block.get("classes", []))
+        if "traceback" in classes or "error" in classes:
+            return True
+    return False
+
+
+def _has_rich_output(output: nodes.Node) -> bool:
+    """Figures, images and tables stay in view under a folded check (only text output is folded)."""
+    return any(True for _ in output.findall(lambda n: isinstance(n, (nodes.image, nodes.figure, nodes.table, nodes.raw))
+                                            and not (isinstance(n, nodes.raw) and "text/plain" in n.get("classes", []))))
+
+
+class FoldCheckCells(SphinxPostTransform):
+    """Every code cell tagged ``check`` is folded (HTML only) into ONE line in the edition's language
+    that says what was checked and that it passed ("✓ 확인: ..."), expanding to its code on a click.
+
+    The cell's code and its text output go into the fold; figures and tables it draws stay in view
+    below the line. Runs before myst-nb's ``HideInputCells`` (priority 199) and uses its node, so the
+    fold looks and behaves like the book's other folded cells; a ``hide-input`` tag is superseded.
+    The notebooks and the student edition are untouched (they are not built by Sphinx).
+    """
+
+    default_priority = 198
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        try:
+            from myst_nb.sphinx_ import HideCodeCellNode
+        except ImportError:  # pragma: no cover - myst-nb builds the book
+            return
+        lang = self.config.language if self.config.language in CHECK_WORDS else "en"
+        words = CHECK_WORDS[lang]
+        for cell in list(self.document.findall(nodes.container)):
+            if cell.get("nb_element") != "cell_code" or not cell.children:
+                continue
+            metadata = cell.get("cell_metadata") or {}
+            if "check" not in metadata.get("tags", []):
+                continue
+            code = cell.children[0] if cell.children[0].get("nb_element") == "cell_code_source" else None
+            output = cell.children[-1] if cell.children[-1].get("nb_element") == "cell_code_output" else None
+            if code is None:
+                continue
+            passed = output is None or not _has_error_output(output)
+            summary = check_summary(code.astext(), metadata, lang, passed)
+            cell.attributes.pop("hide_mode", None)  # myst-nb's own fold would nest inside ours
+            fold = HideCodeCellNode(prompt_show=summary, prompt_hide=f"{summary} · {words['hide']}")
+            fold["classes"] += ["above-input", "check-fold", "check-passed" if passed else "check-failed"]
+            inside = [code] + ([output] if output is not None and not _has_rich_output(output) else [])
+            for child in inside:
+                cell.remove(child)
+                fold.append(child)
+            cell.insert(0, fold)
+            cell["classes"].append("check-cell")
+            if not passed:
+                fold["classes"].append("open")
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -309,6 +448,40 @@ def mark_image_widths(html: str) -> str:
     return _IMG.sub(mark, html)
 
 
+def lazy_images(html: str) -> str:
+    """``loading="lazy"`` (and ``decoding="async"``) on every image of the book's content (``_images/``,
+    ``_static/``), so a chapter's figures load as the reader scrolls to them."""
+
+    def lazy(m: re.Match) -> str:
+        tag = m.group(0)
+        if "loading=" in tag or not re.search(r'src="[^"]*(?:_images|_static)/', tag):
+            return tag
+        return tag.replace("<img", '<img loading="lazy" decoding="async"', 1)
+
+    return _IMG.sub(lazy, html)
+
+
+def open_failed_checks(html: str) -> str:
+    """A check cell whose executed output shows an error is not folded (FoldCheckCells marks it); the
+    one-line summary of a folded check is also its tooltip (a long one is cut with "…" on a phone)."""
+    html = re.sub(r'(<details class="[^"]*\bcheck-failed\b[^"]*")>', r"\1 open>", html)
+    return re.sub(r'(<details class="[^"]*\bcheck-fold\b[^"]*"(?: open)?>\s*<summary)>(\s*<p class="collapsed admonition-title">)([^<]*)(</p>)',
+                  lambda m: f'{m.group(1)} title="{m.group(3)}">{m.group(2)}{m.group(3)}{m.group(4)}', html)
+
+
+def readable_ref_titles(html: str) -> str:
+    """A ``{ref}`` to a section whose title holds math shows the title's TeX source as text ("\\theta와
+    \\phi를 함께 움직이면"): Sphinx writes the reference text as plain text. The TeX becomes readable
+    text ("θ와 φ를 함께 움직이면") the way alt texts are written (:func:`_tex_to_text`)."""
+
+    def fix(m: re.Match) -> str:
+        text = re.sub(r"\\[A-Za-z]+(?:\s*\{[^{}]*\})?|\\[,;:!| ]|[_^]\{[^{}]*\}|[_^]\w|[_^](?=\\)",
+                      lambda t: "" if t.group(0) in "_^" else (_tex_to_text(t.group(0)) or " "), m.group(2))
+        return m.group(1) + re.sub(r"\s{2,}", " ", text) + m.group(3)
+
+    return re.sub(r'(<span class="std std-(?:ref|numref)">)([^<]*\\[^<]*)(</span>)', fix, html)
+
+
 def fix_accessibility(html: str) -> str:
     """Markup fixes for axe-core (serious/critical findings of the original site):
 
@@ -337,9 +510,13 @@ def postprocess_page(html: str, pagename: str, lang: str, author: str) -> str:
     html = _WIDGET_STATE.sub("", html)
     html = _WIDGET_VIEW.sub("", html)
     html = mark_image_widths(html)
+    html = lazy_images(html)
+    html = readable_ref_titles(html)
     html = fix_accessibility(html)
+    html = open_failed_checks(html)  # after fix_accessibility: it matches the <summary> without its aria-label
     if lang == "ko":
         html = translate_ui(html)
+        html = translate_ui(html, KO_FIXES)  # attribute values and whole element texts only, never prose
         if pagename == "prf-prf":
             html = translate_ui(html, UI_KO_PROOF_INDEX)
         html = _footer_ko(html, author)
@@ -441,9 +618,12 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict[str, object]:
     _patch_proof_directive()
+    _register_korean_citations()
     app.add_transform(ChapterTitles)
     app.add_transform(FigureAltText)
+    app.add_post_transform(FoldCheckCells)
     app.connect("config-inited", _on_config_inited, priority=800)
+    app.connect("env-get-updated", _number_chapter_zero, priority=900)  # after Sphinx numbered the figures
     app.connect("html-page-context", _on_page_context, priority=900)
     app.connect("build-finished", _on_build_finished)
     app.add_css_file("book.css")

@@ -13,6 +13,10 @@ Every HTML page (genindex, search and the proof index too) gets, at the top of i
 pointing at its twin (pages outside ``chapters/<lang>/``, e.g. ``genindex``, point at the page
 of the same name) and a ``<link rel="alternate" hreflang=...>`` in its head. A warning (an
 error under ``-W``) is emitted when a chapter has no twin source file.
+
+``lang_switch.js`` (``book/_static``) keeps the reader's place: a click on the switch adds the
+section the reader is in (``#anchor`` and ``?sec=N``, its position among the page's sections), and
+the twin page scrolls to it.
 """
 
 from __future__ import annotations
@@ -116,4 +120,6 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("doctree-read", _check_twin)
     app.connect("html-page-context", _on_page_context)
     app.connect("build-finished", _insert_pending)
+    # keeps the section: the twin page opens at the section the reader was in (book/_static/lang_switch.js)
+    app.add_js_file("lang_switch.js", loading_method="defer")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,10 +13,11 @@ into ``node_modules/``. This extension copies what the ``tex-chtml`` component n
 
 MathJax is configured (``mathjax3_config``) to
 
-* **break wide display equations into lines** at operators when they are wider than their
-  column (``displayOverflow: "linebreak"``, new in MathJax 4): long derivations fit a
-  390 px phone instead of being clipped; what cannot be broken scrolls in its own box
-  (CSS in ``book/_static/book.css``);
+* **keep every display equation whole**: one wider than its column scrolls sideways in its own
+  box (``displayOverflow: "scroll"``; CSS in ``book/_static/book.css``). MathJax 4's automatic
+  line breaking (``"linebreak"``) broke 68 of 106 display equations of the Korean edition at
+  1400 px although they fitted (a fraction's numerator split over lines), and proofs into
+  20-27 pieces on a phone (issue 20); ``tests/test_browser.py`` counts the pieces;
 * not load the speech/Braille/explorer modules and the speech-rule worker (about 3 MB): screen
   readers get the MathML that MathJax puts into the page (assistive MathML, ``mjx-assistive-mml``).
 
@@ -50,8 +51,8 @@ CDN_ENTRY = "https://cdn.jsdelivr.net/npm/mathjax@4/tex-chtml.js"
 #: MathJax configuration shared by the local and the CDN set-up.
 MATHJAX_CONFIG: dict = {
     "output": {
-        "displayOverflow": "linebreak",  # wide display math: break at operators, not clip
-        "linebreaks": {"inline": True},  # long inline math breaks at operators too, with the text
+        "displayOverflow": "scroll",  # wide display math scrolls in its own box, never broken into pieces
+        "linebreaks": {"inline": True},  # long inline math breaks at operators, with the text
         # math at the size of the text: matching the x-height of the Korean font scaled it to 113 %
         # (wider equations for nothing)
         "matchFontHeight": False,

@@ -31,6 +31,20 @@
     return x.toFixed(digits === undefined ? 3 : digits).replace("-", "−");
   }
 
+  /** ``node`` with ``text`` where Unicode subscript digits (μ₁, σ₂²) become <sub> elements: the subscript
+   *  characters of many fonts (and of phones' fallback fonts) are tiny or missing. */
+  var SUBS = "₀₁₂₃₄₅₆₇₈₉", SUPS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+  function richLabel(node, text) {
+    var parts = text.split(/([₀-₉]+|[⁰¹²³⁴-⁹]+)/);
+    parts.forEach(function (part, i) {
+      if (!part) return;
+      if (i % 2 === 0) { node.appendChild(document.createTextNode(part)); return; }
+      var sub = SUBS.indexOf(part[0]) !== -1, table = sub ? SUBS : SUPS;
+      node.appendChild(h(sub ? "sub" : "sup", { text: part.split("").map(function (ch) { return String(table.indexOf(ch)); }).join("") }));
+    });
+    return node;
+  }
+
   /** A labelled range slider: {label, min, max, step, value, format(v), onInput(v)} -> {row, input, value(), set(v)}. */
   function slider(o) {
     var id = "vaex-" + (++uid);
@@ -45,7 +59,7 @@
     };
     input.addEventListener("input", function () { show(); if (o.onInput) o.onInput(Number(input.value)); });
     show();
-    var row = h("div", { className: "vaex-control" }, [h("label", { "for": id, text: L(o.label) }), input, out]);
+    var row = h("div", { className: "vaex-control" }, [richLabel(h("label", { "for": id }), L(o.label)), input, out]);
     return { row: row, input: input, value: function () { return Number(input.value); },
       set: function (v, silent) { input.value = v; show(); if (!silent && o.onInput) o.onInput(Number(input.value)); } };
   }

@@ -5,7 +5,10 @@
  *     the codes of real test digits, and reconstructions E[x|z] for four draws z ~ q(z|x);
  *   - the drawing's ELBO and IWAE_k in nats under both models, from the same k draws
  *     z_i = mu + sigma * eps_i: ELBO = (1/k) sum_i log w_i, IWAE_k = log (1/k) sum_i w_i with
- *     w_i = p(x, z_i) / q(z_i|x), as vae_lib.objectives.iwae_terms (see VAEX.bounds in core.js).
+ *     w_i = p(x, z_i) / q(z_i|x), as vae_lib.objectives.iwae_terms (see VAEX.bounds in core.js);
+ *   - reconstructions by the flagship (once its file has arrived), which gives back the drawn digit,
+ *     above those of the 2-D model, which can only return the typical digit of its place in the
+ *     plane, and a line saying what to expect. An empty pad shows no bounds.
  */
 (function () {
   "use strict";
@@ -21,6 +24,11 @@
       pad: { en: "Drawing area, 28 by 28 pixels: draw with the mouse or by touch", ko: "28×28 픽셀 그림판: 마우스나 터치로 그립니다" },
       plane: { en: "Latent plane of the 2-D model with q(z|x) of the drawing", ko: "그림의 q(z|x)를 표시한 2차원 모델의 잠재 평면" },
       recon: { en: "reconstructions E[x|z] for four draws z ~ q(z|x) (2-D model)", ko: "z ~ q(z|x) 네 번 추출해 복원한 이미지 E[x|z] (2차원 모델)" },
+      reconFlag: { en: "reconstructions E[x|z] for four draws z ~ q(z|x) (flagship, 50-D)", ko: "z ~ q(z|x) 네 번 추출해 복원한 이미지 E[x|z] (플래그십, 50차원)" },
+      expect: { en: "What to expect: the flagship keeps 50 numbers per image and gives back the digit you drew, sharp if it looks like a handwritten MNIST digit (centred, thick strokes). The 2-D model keeps only two numbers: it returns the typical digit of the place in the plane where your drawing lands, often a blurry 3, 5 or 8. A drawing unlike any digit gets a much lower ELBO (more negative) under both models.",
+        ko: "무엇을 기대할까: 플래그십은 이미지마다 수 50개를 간직하므로 그린 숫자를 그대로 돌려줍니다. MNIST 손글씨처럼 가운데에 굵게 그릴수록 선명합니다. 2차원 모델은 수 두 개만 간직하므로, 그림이 떨어진 평면 위 자리의 전형적인 숫자를 돌려줍니다. 흔히 흐릿한 3, 5, 8입니다. 어떤 숫자와도 닮지 않은 그림은 두 모델 모두에서 ELBO가 훨씬 낮습니다(더 음수)." },
+      empty: { en: "Draw a digit (or load a test digit): the bounds appear here.", ko: "숫자를 그리거나 테스트 숫자를 불러오면 여기에 하한이 나타납니다." },
+      mu2d: { en: "μ (2-D)", ko: "μ (2차원)" },
       clear: { en: "clear", ko: "지우기" }, example: { en: "load a test digit", ko: "테스트 숫자 불러오기" },
       noise: { en: "new draws of z", ko: "z 새로 추출" },
       k: { en: "importance samples k", ko: "중요도 표본 수 k" },
@@ -41,6 +49,9 @@
       var pad = X.canvas(224, 224, { role: "img", "aria-label": X.L(T.pad) });
       var P = X.plane(codes, 300, T.plane);
       var rec = X.canvas(4 * 76, 76, { role: "img", "aria-label": X.L(T.recon) });
+      var recF = X.canvas(4 * 76, 76, { role: "img", "aria-label": X.L(T.reconFlag) });
+      var capF = X.h("p", { className: "vaex-caption", text: X.L(T.reconFlag) });
+      var emptyNote = X.h("p", { className: "vaex-note vaex-empty", text: X.L(T.empty) });
       var table = X.h("table", { className: "vaex-table" });
       var sK = X.slider({ label: T.k, min: 0, max: KS.length - 1, step: 1, value: 3, format: function (v) { return "k = " + KS[v]; }, onInput: function () { compute(); } });
       var buttons = X.h("div", { className: "vaex-buttons" }, [
@@ -49,10 +60,14 @@
         X.button(T.noise, function () { seed += 1; compute(); }),
       ]);
       el.appendChild(X.h("div", { className: "vaex-row" }, [pad.canvas, P.canvas]));
+      el.appendChild(buttons);
+      el.appendChild(capF);
+      el.appendChild(recF.canvas);
       el.appendChild(X.h("p", { className: "vaex-caption", text: X.L(T.recon) }));
       el.appendChild(rec.canvas);
-      el.appendChild(buttons);
+      el.appendChild(X.h("p", { className: "vaex-note vaex-expect", text: X.L(T.expect) }));
       el.appendChild(X.h("div", { className: "vaex-controls" }, [sK.row]));
+      el.appendChild(emptyNote);
       el.appendChild(table);
       pad.canvas.style.touchAction = "none";
 
@@ -61,8 +76,9 @@
         var r2 = X.bounds(model, xv, eps2);
         var recons = r2.z.slice(0, SHOWN).map(function (z) { return Array.from(X.sigmoid(X.decode(model, z))); });
         var rf = flagship ? X.bounds(flagship, xv, epsF) : null;
+        var reconsF = rf ? rf.z.slice(0, SHOWN).map(function (z) { return Array.from(X.sigmoid(X.decode(flagship, z))); }) : null;
         if (rf) delete rf.z;
-        return { latent2d: r2, flagship: rf, recon: recons, k: k };
+        return { latent2d: r2, flagship: rf, recon: recons, reconFlagship: reconsF, k: k };
       }
       function drawPad() {
         var ctx = pad.ctx;
@@ -78,12 +94,14 @@
       }
       function drawPlane(r) {
         P.draw();
+        if (!drawn()) return;
         var ctx = P.ctx, s = [Math.exp(0.5 * r.logvar[0]), Math.exp(0.5 * r.logvar[1])];
         [1, 2].forEach(function (rad) {
           ctx.beginPath();
           ctx.ellipse(P.px(r.mu[0]), P.py(r.mu[1]), Math.max(1, rad * s[0] / (2 * P.lim) * P.size), Math.max(1, rad * s[1] / (2 * P.lim) * P.size), 0, 0, 2 * Math.PI);
           ctx.strokeStyle = "#000"; ctx.lineWidth = rad === 1 ? 2.5 : 1.5; ctx.setLineDash(rad === 1 ? [] : [5, 3]); ctx.stroke(); ctx.setLineDash([]);
         });
+        if (!drawn()) return;  // an empty pad: the plane of test codes only
         r.z.slice(0, SHOWN).forEach(function (z) { ctx.beginPath(); ctx.arc(P.px(z[0]), P.py(z[1]), 3, 0, 2 * Math.PI); ctx.fillStyle = "#000"; ctx.fill(); });
         inset(ctx, r, s);
       }
@@ -113,6 +131,7 @@
       }
       function row(cells, head) { return X.h("tr", {}, cells.map(function (c) { return X.h(head ? "th" : "td", { text: c }); })); }
       var current = null;
+      function drawn() { for (var i = 0; i < 784; i++) if (x[i]) return true; return false; }
       function compute() {
         var k = KS[sK.value()];
         X.timed(api, "update", function () {
@@ -120,11 +139,17 @@
           current = evaluate(x, k, noise(k, 2, 2 * seed + 1), noise(k, 50, 2 * seed + 2));
           drawPad();
           drawPlane(current.latent2d);
-          rec.ctx.fillStyle = "#fff"; rec.ctx.fillRect(0, 0, 4 * 76, 76);
-          current.recon.forEach(function (m, j) { X.drawDigit(rec.ctx, m, 2 + 76 * j, 2, 72); });
+          var any = drawn();
+          [rec, recF].forEach(function (c) { c.ctx.fillStyle = "#fff"; c.ctx.fillRect(0, 0, 4 * 76, 76); });
+          if (any) current.recon.forEach(function (m, j) { X.drawDigit(rec.ctx, m, 2 + 76 * j, 2, 72); });
+          if (any && current.reconFlagship) current.reconFlagship.forEach(function (m, j) { X.drawDigit(recF.ctx, m, 2 + 76 * j, 2, 72); });
+          // an empty pad shows no numbers: the bounds of a blank image say nothing about a drawing
+          emptyNote.style.display = any ? "none" : "";
+          table.style.display = any ? "" : "none";
           var r2 = current.latent2d, rf = current.flagship, f = function (v) { return X.fmt(v, 2); };
           table.textContent = "";
-          table.appendChild(row([X.L(T.model), "ELBO (" + X.L(T.nats) + ")", "IWAE_" + k + " (" + X.L(T.nats) + ")", "μ (2-D)"], true));
+          if (!any) return;
+          table.appendChild(row([X.L(T.model), "ELBO (" + X.L(T.nats) + ")", "IWAE_" + k + " (" + X.L(T.nats) + ")", X.L(T.mu2d)], true));
           table.appendChild(row([X.L(T.m2d), f(r2.elbo), f(r2.iwae), "(" + f(r2.mu[0]) + ", " + f(r2.mu[1]) + ")"]));
           table.appendChild(row([X.L(T.mflag), rf ? f(rf.elbo) : X.L(T.flagwait), rf ? f(rf.iwae) : X.L(T.flagwait), ""]));
         });

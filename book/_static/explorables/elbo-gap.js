@@ -72,8 +72,15 @@
     X.frame(el, T.title, T.note);
     var api = {};
     var state = { mu1: 0, mu2: 0, v1: 1, v2: 1, rho: 0 };
-    var plane = X.canvas(300, 300, { role: "img", "aria-label": X.L(T.plane) });
-    var bars = X.canvas(300, 300, { role: "img", "aria-label": X.L(T.bars) });
+    // a phone: the plane and the bars side by side at half the column each (drawn at that size, so the
+    // text keeps its size), and the row stays in view (sticky) while the sliders below it move
+    var avail = el.clientWidth || 640, narrow = avail < 560;
+    var SIZE = narrow ? Math.max(140, Math.floor((avail - 28) / 2)) : 300;
+    var plane = X.canvas(SIZE, SIZE, { role: "img", "aria-label": X.L(T.plane) });
+    var bars = X.canvas(SIZE, SIZE, { role: "img", "aria-label": X.L(T.bars) });
+    var legend = X.h("div", { className: "vaex-legend" }, [
+      X.h("span", { className: "vaex-key vaex-key-post", text: "— " + X.L(T.post) }),
+      X.h("span", { className: "vaex-key vaex-key-q", text: "- - " + X.L(T.qlab) })]);
     var readout = X.h("div", { className: "vaex-readout", "aria-live": "polite" });
     var f2 = function (v) { return X.fmt(v, 2); }, f3 = function (v) { return X.fmt(v, 3); };
     var set = function (key) { return function (v) { state[key] = v; update(); }; };
@@ -91,7 +98,8 @@
       X.button(T.meanfield, function () { setAll({ mu1: mPost[0], mu2: mPost[1], v1: MF[0], v2: MF[1], rho: 0 }); }),
       X.button(T.prior, function () { setAll({ mu1: 0, mu2: 0, v1: 1, v2: 1, rho: 0 }); }),
     ]);
-    el.appendChild(X.h("div", { className: "vaex-row" }, [plane.canvas, bars.canvas]));
+    el.appendChild(X.h("div", { className: "vaex-row vaex-plots" + (narrow ? " vaex-narrow" : "") }, [
+      X.h("div", { className: "vaex-row" }, [plane.canvas, bars.canvas]), legend]));
     el.appendChild(X.h("div", { className: "vaex-controls" }, Object.keys(sl).map(function (k) { return sl[k].row; })));
     el.appendChild(buttons);
     el.appendChild(readout);
@@ -119,27 +127,35 @@
       ctx.beginPath(); ctx.moveTo(px(mPost[0]) - 7, py(mPost[1])); ctx.lineTo(px(mPost[0]) + 7, py(mPost[1]));
       ctx.moveTo(px(mPost[0]), py(mPost[1]) - 7); ctx.lineTo(px(mPost[0]), py(mPost[1]) + 7); ctx.stroke();
       ctx.fillStyle = "#1f77b4"; ctx.beginPath(); ctx.arc(px(state.mu1), py(state.mu2), 3.5, 0, 2 * Math.PI); ctx.fill();
-      ctx.font = "12px sans-serif"; ctx.textAlign = "left";
-      ctx.fillStyle = "#000"; ctx.fillText("— " + X.L(T.post), 8, 16);
-      ctx.fillStyle = "#1f77b4"; ctx.fillText("- - " + X.L(T.qlab), 8, 32);
-      ctx.fillStyle = "#666"; ctx.fillText("z₁", w - 18, py(0) - 4); ctx.fillText("z₂", px(0) + 4, 12 + 36);
+      ctx.font = "12px sans-serif"; ctx.textAlign = "left";  // (the legend is HTML under the row)
+      ctx.fillStyle = "#666"; ctx.fillText("z₁", w - 18, py(0) - 4); ctx.fillText("z₂", px(0) + 4, 14);
     }
     function drawBars(t) {
       var ctx = bars.ctx, w = bars.w, hh = bars.h, top = t.log_px + 1, bottom = t.log_px - 12;
       var py = function (v) { return 20 + (top - Math.max(bottom, Math.min(top, v))) / (top - bottom) * (hh - 50); };
+      // x positions: tick labels right-aligned in a left gutter, the bar, the value labels to its right
+      var fs = narrow ? 11 : 12, tickX = narrow ? 30 : 52, barX = tickX + 6, barW = narrow ? 24 : 70;
+      var labelX = barX + barW + (narrow ? 5 : 25);
       ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, hh);
-      ctx.fillStyle = "rgba(31,119,180,0.75)"; ctx.fillRect(60, py(t.elbo), 70, py(bottom) - py(t.elbo));
-      ctx.fillStyle = "rgba(255,127,14,0.45)"; ctx.fillRect(60, py(t.log_px), 70, py(t.elbo) - py(t.log_px));
+      ctx.fillStyle = "rgba(31,119,180,0.75)"; ctx.fillRect(barX, py(t.elbo), barW, py(bottom) - py(t.elbo));
+      ctx.fillStyle = "rgba(255,127,14,0.45)"; ctx.fillRect(barX, py(t.log_px), barW, py(t.elbo) - py(t.log_px));
       ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(40, py(t.log_px)); ctx.lineTo(150, py(t.log_px)); ctx.stroke();
-      ctx.font = "12px sans-serif"; ctx.textAlign = "left"; ctx.fillStyle = "#000";
-      ctx.fillText("log p(x) = " + X.fmt(t.log_px, 3), 155, py(t.log_px) + 4);
-      ctx.fillStyle = "#1f77b4"; ctx.fillText("ELBO = " + X.fmt(t.elbo, 3), 155, Math.min(py(t.elbo) + 16, hh - 30));
-      ctx.fillStyle = "#c25a00"; ctx.fillText("KL = " + X.fmt(t.kl_posterior, 3), 155, (py(t.log_px) + Math.min(py(t.elbo), hh - 30)) / 2 + 10);
+      ctx.beginPath(); ctx.moveTo(barX - 4, py(t.log_px)); ctx.lineTo(barX + barW + 4, py(t.log_px)); ctx.stroke();
+      ctx.font = fs + "px sans-serif"; ctx.textAlign = "left";
+      // the three value labels never overlap each other or the bottom line: at least one line apart
+      var yLog = py(t.log_px) + 4, yElbo = Math.min(Math.max(py(t.elbo) + 16, yLog + 2 * (fs + 3)), hh - 30);
+      var yKl = Math.min(Math.max((yLog + yElbo) / 2, yLog + fs + 3), yElbo - fs - 3);
+      ctx.fillStyle = "#000"; ctx.fillText((narrow ? "log p(x) " : "log p(x) = ") + X.fmt(t.log_px, narrow ? 2 : 3), labelX, yLog);
+      ctx.fillStyle = "#c25a00"; ctx.fillText("KL " + (narrow ? "" : "= ") + X.fmt(t.kl_posterior, narrow ? 2 : 3), labelX, yKl);
+      ctx.fillStyle = "#1f77b4"; ctx.fillText("ELBO " + (narrow ? "" : "= ") + X.fmt(t.elbo, narrow ? 2 : 3), labelX, yElbo);
       ctx.fillStyle = "#666"; ctx.textAlign = "right";
-      for (var v = Math.ceil(bottom); v <= top; v += 2) { ctx.fillText(String(v).replace("-", "−"), 52, py(v) + 4); }
-      ctx.textAlign = "left"; ctx.fillText("nats", 8, hh - 10);
-      if (t.elbo < bottom) { ctx.fillStyle = "#1f77b4"; ctx.fillText("↓", 90, hh - 24); }
+      for (var v = Math.ceil(bottom); v <= top; v += 2) {
+        var yv = py(v) + 4;
+        if (yv > hh - 24) continue;  // no tick label on top of the "nats" line
+        ctx.fillText(String(v).replace("-", "−"), tickX, yv);
+      }
+      ctx.textAlign = "left"; ctx.fillText("nats", 2, hh - 10);
+      if (t.elbo < bottom) { ctx.fillStyle = "#1f77b4"; ctx.fillText("↓", barX + barW / 2 - 4, hh - 24); }
     }
     var current = null;
     function update() {

@@ -54,7 +54,7 @@
       title: { en: "Explore: score-function vs pathwise gradients", ko: "직접 해 보기: 점수 함수 추정량과 경로 미분 추정량" },
       note: { en: "The chapter's example q = N(1, σ²), f(z) = (z + 0.5)². Each histogram holds 500 independent n-sample estimates; the black line is the exact gradient.",
         ko: "이 장의 예제 q = N(1, σ²), f(z) = (z + 0.5)²입니다. 각 히스토그램은 서로 독립인 n-표본 추정값 500개이고, 검은 선은 정확한 기울기입니다." },
-      n: { en: "number of samples n", ko: "표본 수 n" },
+      n: { en: "number of samples", ko: "표본 수" },  // the value reads "n = 16"
       sigma: { en: "standard deviation σ of q", ko: "q의 표준편차 σ" },
       param: { en: "gradient with respect to", ko: "기울기를 구할 매개변수" },
       redraw: { en: "new draws", ko: "새 표본 추출" },
