@@ -244,8 +244,6 @@ def check_cell_language_problems() -> list[str]:
     return problems
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: the chapter owners move their exercise check cells to "
-                                       "vae_lib.exercises (CONTRIBUTING.md); remove this mark when they have")
 def test_check_cells_speak_the_editions_language_and_say_passed() -> None:
     problems = check_cell_language_problems()
     assert not problems, "\n".join(problems)
