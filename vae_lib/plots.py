@@ -76,7 +76,9 @@ BOOK_RC: dict[str, Any] = {
 #: IPython's inline figure format in the book: PNG at twice the pixel density, shown at the CSS
 #: size of a 100-dpi figure (crisp on HiDPI screens and when zoomed).
 BOOK_FIGURE_FORMAT = "retina"
-#: The smallest share of its size at which the book's CSS shows a figure (see ``book.css``).
+#: The display scale the figure style is designed for: text stays >= 9 CSS px down to this share of the
+#: figure's size. ``book.css`` shows a figure at most as wide as the column, so on a phone a wide figure
+#: is shown smaller than this (the reader zooms in).
 BOOK_MIN_DISPLAY_SCALE = 0.62
 
 _FONT_SIZE_KEYS = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
