@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_support import cli, one_error_line
 
 import vae_lib.__main__ as cli_module
 from vae_lib import data
@@ -44,19 +45,6 @@ def no_work(monkeypatch):
         monkeypatch.setattr(data, name, _fail("a data loader"))
     monkeypatch.setattr(cli_module, "evaluate", _fail("the evaluation"))
     monkeypatch.setattr(cli_module, "estimate_evaluation_seconds", _fail("the timed probe"))
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def _checkpoint(tmp_path: Path) -> Path:

@@ -15,6 +15,7 @@ import sys
 
 import pytest
 import torch
+from cli_support import cli, one_error_line
 
 import vae_lib
 from vae_lib import data
@@ -35,19 +36,6 @@ def no_data(monkeypatch):
 
     for name in ("load_mnist", "load_binarized_mnist", "load_digits_8x8"):
         monkeypatch.setattr(data, name, boom)
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def tiny_digits_vae() -> VAE:
