@@ -187,3 +187,18 @@ def test_a_saved_prior_loads_back_identically_and_a_foreign_file_is_refused(tmp_
         ld.load_prior(tmp_path / "other.pt")
     with pytest.raises(VaeLibError, match="no shipped latent diffusion prior"):
         ld.load_prior(dataset="cifar")
+
+
+def test_ema_ends_with_the_moving_average_of_the_weights() -> None:
+    """One Adam step from theta_0 to theta_1: with ema = m the model ends at m theta_0 + (1 - m) theta_1."""
+    codes = torch.randn(64, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    start = _model()
+    theta0 = [p.detach().clone() for p in start.parameters()]
+    plain, averaged = _model(), _model()
+    ld.fit_latent_diffusion(plain, codes, BETAS, epochs=1, batch_size=64, seed=5, progress=False)
+    ld.fit_latent_diffusion(averaged, codes, BETAS, epochs=1, batch_size=64, ema=0.9, seed=5, progress=False)
+    for p0, p1, pa in zip(theta0, plain.parameters(), averaged.parameters()):
+        assert not torch.allclose(p0, p1), "the step moved every weight"
+        torch.testing.assert_close(pa, 0.9 * p0 + 0.1 * p1)
+    with pytest.raises(VaeLibError, match="ema must be in"):
+        ld.fit_latent_diffusion(_model(), codes, BETAS, epochs=1, ema=1.0, progress=False)

@@ -217,8 +217,13 @@ def sample(model: EpsFn, n: int, z_dim: int, betas: Tensor, y: Tensor | None = N
 
 def fit_latent_diffusion(model: EpsilonMLP, codes: Tensor, betas: Tensor, labels: Tensor | None = None,
                          code_std: Tensor | None = None, epochs: int = 50, batch_size: int = 256, lr: float = 2e-3,
-                         label_dropout: float = 0.1, seed: int = 0, progress: bool | str = "auto") -> list[float]:
+                         label_dropout: float = 0.1, ema: float | None = None, seed: int = 0,
+                         progress: bool | str = "auto") -> list[float]:
     """Minimize the eps-loss over codes [N, d] with Adam (cosine learning rate); returns the loss per epoch.
+
+    With ``ema`` = m in (0, 1) the model ends with the exponential moving average of its weights over the
+    training steps, theta_ema <- m theta_ema + (1 - m) theta after every step (the usual choice for diffusion
+    models: the average is smoother than the last step's weights).
 
     With ``code_std`` [N, d], ``codes`` are the encoder means mu(x) and every batch draws fresh codes
     z = mu + code_std * noise ~ q(z|x), so the model learns the aggregate posterior q(z) = E_x q(z|x).
@@ -231,12 +236,15 @@ def fit_latent_diffusion(model: EpsilonMLP, codes: Tensor, betas: Tensor, labels
         raise VaeLibError("fit_latent_diffusion: labels given but the model has n_classes = 0")
     if not 0.0 <= label_dropout < 1.0:
         raise VaeLibError(f"label_dropout must be in [0, 1), got {label_dropout}")
+    if ema is not None and not 0.0 < ema < 1.0:
+        raise VaeLibError(f"ema must be in (0, 1) (e.g. 0.999) or None, got {ema}")
     torch.manual_seed(seed)
     gen = torch.Generator(device=codes.device).manual_seed(seed + 1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = math.ceil(len(codes) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
     history = []
+    averaged = [p.detach().clone() for p in model.parameters()] if ema is not None else None
     bar = _progress_bar(epochs, progress, "latent diffusion (epochs)")
     for _ in range(epochs):
         order = torch.randperm(len(codes), generator=gen, device=codes.device)
@@ -256,11 +264,19 @@ def fit_latent_diffusion(model: EpsilonMLP, codes: Tensor, betas: Tensor, labels
             loss.backward()
             opt.step()
             sched.step()
+            if averaged is not None:
+                with torch.no_grad():
+                    for avg, p in zip(averaged, model.parameters()):
+                        avg.lerp_(p, 1 - ema)
             total += loss.item() * len(idx)
         history.append(total / len(codes))
         bar.set_postfix(loss=f"{history[-1]:.3f}")
         bar.update()
     bar.close()
+    if averaged is not None:
+        with torch.no_grad():
+            for avg, p in zip(averaged, model.parameters()):
+                p.copy_(avg)
     return history
 
 
@@ -345,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--label-dropout", type=float, default=0.1)
+    parser.add_argument("--ema", type=float, default=0.999, help="weight average decay (0 for none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt); a .train.log beside it")
     args = parser.parse_args(argv)
@@ -369,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     history = fit_latent_diffusion(model, mu, betas, labels=y, code_std=(0.5 * logvar).exp(), epochs=args.epochs,
                                    batch_size=args.batch_size, lr=args.lr, label_dropout=args.label_dropout,
-                                   seed=args.seed + 1)
+                                   ema=args.ema or None, seed=args.seed + 1)
     seconds = time.perf_counter() - start
     lines = [(f"latent diffusion prior of the {args.dataset} flagship: T = {args.steps}, "
              f"{sum(p.numel() for p in model.parameters())} parameters, {len(mu)} training codes z ~ q(z|x)"),
