@@ -46,6 +46,7 @@ __all__ = [
     "reverse_variances",
     "sample",
     "schedule",
+    "shipped_prior_path",
 ]
 
 #: eps_theta(z_t [B, d], t [B], y [B] or None) -> eps [B, d]
@@ -306,7 +307,9 @@ def numpy_epsilon(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray], z
 # --- the shipped latent diffusion prior of the flagship (chapter 12) ---------------------------------------
 
 #: flagship dataset -> (file in vae_lib/results, sha256 of that file); written by ``main`` below
-SHIPPED: dict[str, tuple[str, str]] = {}
+SHIPPED: dict[str, tuple[str, str]] = {
+    "mnist": ("latent_prior_mnist.pt", "a3be71ec52b249b168856cd0a3245fc722ff2d34526143438c0ba5e3c36003db"),
+}
 
 
 def save_prior(path: str | Path, model: EpsilonMLP, betas: Tensor, meta: Mapping[str, Any]) -> Path:
@@ -319,6 +322,13 @@ def save_prior(path: str | Path, model: EpsilonMLP, betas: Tensor, meta: Mapping
     return path
 
 
+def shipped_prior_path(dataset: str = "mnist") -> Path:
+    """Path of the shipped latent diffusion prior of the ``dataset`` flagship (in ``vae_lib/results``)."""
+    if dataset not in SHIPPED:
+        raise VaeLibError(f"no shipped latent diffusion prior for {dataset!r}; choose one of {sorted(SHIPPED)}")
+    return Path(__file__).resolve().parent / "results" / SHIPPED[dataset][0]
+
+
 def load_prior(path: str | Path | None = None, dataset: str = "mnist",
                device: str | torch.device = "cpu") -> tuple[EpsilonMLP, Tensor, dict[str, Any]]:
     """(model in eval mode, betas [T], meta) from ``path``, or the shipped prior of the ``dataset`` flagship
@@ -326,10 +336,8 @@ def load_prior(path: str | Path | None = None, dataset: str = "mnist",
     import hashlib
 
     if path is None:
-        if dataset not in SHIPPED:
-            raise VaeLibError(f"no shipped latent diffusion prior for {dataset!r}; choose one of {sorted(SHIPPED)}")
-        name, expected = SHIPPED[dataset]
-        path = Path(__file__).resolve().parent / "results" / name
+        path = shipped_prior_path(dataset)
+        expected = SHIPPED[dataset][1]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != expected:
             raise VaeLibError(f"{path} is damaged or not the shipped file (sha256 {digest[:12]}..., "
@@ -355,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae_lib.latent_diffusion", description=main.__doc__)
     parser.add_argument("--dataset", choices=["mnist", "binarized-mnist"], default="mnist")
     parser.add_argument("--steps", type=int, default=100, help="diffusion steps T (cosine schedule)")
+    parser.add_argument("--max-beta", type=float, default=0.5,
+                        help="clamp of the cosine schedule's last steps (chapter 12: 0.999 makes alpha_T = 0.001)")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
@@ -378,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     with torch.no_grad():
         mu, logvar = vae.encode(x)
     torch.manual_seed(args.seed)
-    betas = cosine_betas(args.steps)
+    betas = cosine_betas(args.steps, max_beta=args.max_beta)
     model = EpsilonMLP(mu.shape[1], args.steps, hidden=args.hidden, layers=args.layers,
                        n_classes=10 if y is not None else 0)
     log_path = args.out.with_suffix(".train.log")
