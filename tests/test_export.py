@@ -140,7 +140,7 @@ def test_load_latent2d_checks_the_file() -> None:
 def test_prior_round_trip_equals_the_state_dict(tmp_path) -> None:
     """The 2-D latent diffusion prior: every exported array is the torch tensor, bit for bit (float32); the
     config and the float64 betas come back exactly; numpy_epsilon on the file gives the torch model's eps."""
-    model, betas, meta = ld.load_prior(dataset="latent2d")
+    model, betas, _ = ld.load_prior(dataset="latent2d")
     header, arrays = read_tensors(export_prior(model, betas, tmp_path / "prior.json", {"from": "test"}))
     state = model.state_dict()
     assert set(arrays) == set(state)
@@ -161,7 +161,7 @@ def test_prior_round_trip_equals_the_state_dict(tmp_path) -> None:
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="betas"):
         export_prior(model, betas[:-1], tmp_path / "bad.json")
-    with pytest.raises(ValueError, match="EpsilonMLP"):
+    with pytest.raises(TypeError, match="EpsilonMLP"):
         export_prior(load_latent2d(), betas, tmp_path / "bad.json")
 
 

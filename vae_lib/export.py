@@ -225,7 +225,7 @@ def export_prior(model: Any, betas: torch.Tensor, header_path: str | Path,
     from .latent_diffusion import EpsilonMLP, cosine_betas
 
     if not isinstance(model, EpsilonMLP):
-        raise ValueError(f"export_prior expects a vae_lib.latent_diffusion.EpsilonMLP, got {type(model).__name__}")
+        raise TypeError(f"export_prior expects a vae_lib.latent_diffusion.EpsilonMLP, got {type(model).__name__}")
     if len(betas) != model.T:
         raise ValueError(f"export_prior: {len(betas)} betas for a model with T = {model.T}")
     state = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
