@@ -624,11 +624,8 @@ def test_latent_diffusion(browser, base_url, metrics, lang: str) -> None:
     with torch.no_grad():
         shown = torch.tensor(path7[5][: mid["shown"]], dtype=torch.float64)
         np.testing.assert_allclose(mid["decoded"], torch.sigmoid(vae.decode(shown)).numpy(), atol=1e-4, rtol=0)
-    codes_header, codes = read_tensors(ROOT / "book" / "_static" / "explorables" / "models" / "latent2d_codes.json")
-    q = codes_header["meta"]["quantization"]
-    test_codes = np.asarray(q["min"]) + np.asarray(q["step"]) * codes["codes"].astype(np.float64)
-    nearest = np.sqrt(((path7[5][:, None, :] - test_codes[None]) ** 2).sum(-1).min(1)).mean()
-    assert abs(mid["distance"] - nearest) < 1e-9
+    np.testing.assert_allclose(mid["mean"], path7[5].mean(0), atol=1e-12)  # the readout's numbers
+    np.testing.assert_allclose(mid["sd"], path7[5].std(0), atol=1e-12)
     _update_ms(browser, name, metrics, lang)  # a re-render after a slider move: strip decoded, distances
     # play: one reverse step per tick from t = T down to 0, then the button says "start" again
     _slide(browser, name, 0, [Keys.HOME])
