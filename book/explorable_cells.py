@@ -59,6 +59,10 @@ EXPLORABLES = (
         "en": "This interactive figure (draw a digit and see its q(z|x), ELBO and IWAE_k) needs JavaScript; the static figure of IWAE_k against k is [[above]].",
         "ko": "이 대화형 그림(숫자를 그리고 그 q(z|x), ELBO, IWAE_k를 보는 그림)은 JavaScript가 필요합니다. k에 따른 IWAE_k의 정적인 그림은 [[위]]에 있습니다.",
     }),
+    Explorable("latent-diffusion", "12_latent_diffusion.ipynb", "fig-ch12-latent2d-flow", {
+        "en": "This interactive figure (points flowing from N(0, I) onto the codes of the 2-D VAE by reverse diffusion, guided towards a digit) needs JavaScript; the static version is [[the figure above]].",
+        "ko": "이 대화형 그림(역방향 확산으로 N(0, I)의 점들이 2차원 VAE의 코드 위로 옮겨 가고, 숫자 쪽으로 이끌리는 그림)은 JavaScript가 필요합니다. 정적인 그림은 [[위의 그림]]입니다.",
+    }),
 )
 
 

@@ -14,7 +14,11 @@ test hook ``window.vaeExplorables[name].compute(inputs)`` with references comput
 * draw-digit: encoder mu and log sigma^2, ELBO and IWAE_k with the noise passed in, against the 2-D
   VAE (1e-4) and the flagship. The page's flagship has float16 weight matrices: against the same
   rounded weights the page holds 1e-4; against the float32 flagship it holds 0.05 nats (ELBO and
-  IWAE_k) and 0.02 on mu and log sigma^2.
+  IWAE_k) and 0.02 on mu and log sigma^2;
+* latent-diffusion: eps_theta(z, t, y) against the shipped 2-D prior (torch, and numpy_epsilon on the
+  file the page loaded), guided eps against vae_lib.latent_diffusion.guided_epsilon (w = 1 is the
+  conditional model), and the page's whole stored chain against vae_lib.latent_diffusion.sample fed
+  with the page's draws (1e-4); the decoded strip against the 2-D VAE (1e-4).
 
 It also checks zero console errors and no request leaving the site, measures each page's extra
 weight (bytes fetched from ``_static/explorables/``, at most 3 MB) and the time of one update
@@ -51,6 +55,7 @@ PAGES = {  # explorable -> chapter notebook
     "gradient-estimators": "07_reparameterization_trick",
     "latent-explorer": "08_training_a_vae",
     "draw-digit": "09_evaluating_and_extending",
+    "latent-diffusion": "12_latent_diffusion",
 }
 MAX_PAGE_BYTES = 3_000_000
 #: The aim is <= 50 ms per update on this 2-core machine; the measured times go to
@@ -84,9 +89,9 @@ except ImportError:
 
 WORDS = {  # a word every explorable's control labels contain, per language (labels follow <html lang>)
     "ko": {"kl-directions": "평균", "elbo-gap": "분산", "gradient-estimators": "표본 수", "latent-explorer": "점의",
-           "draw-digit": "중요도 표본"},
+           "draw-digit": "중요도 표본", "latent-diffusion": "시간 단계"},
     "en": {"kl-directions": "mean", "elbo-gap": "variance", "gradient-estimators": "number of samples",
-           "latent-explorer": "of the point", "draw-digit": "importance samples"},
+           "latent-explorer": "of the point", "draw-digit": "importance samples", "latent-diffusion": "time step"},
 }
 
 
@@ -524,6 +529,128 @@ def test_draw_digit(browser, base_url, metrics, lang: str) -> None:
 
 
 
+def _replay_chain(model, betas, draws: dict, digit: int | None, w: float, dtype: torch.dtype) -> np.ndarray:
+    """vae_lib.latent_diffusion.sample(..., trajectory=True) with torch.randn replaced by the page's draws
+    (z_T, then the noise of t = T, ..., 2, in sample's order): [T + 1, N, 2], row t = z_t."""
+    from unittest import mock
+
+    from vae_lib import latent_diffusion as ld
+
+    queue = [torch.tensor(draws["zT"], dtype=dtype)] + [torch.tensor(n, dtype=dtype) for n in draws["noise"]]
+
+    def replay(shape, *args, **kwargs):
+        value = queue.pop(0)
+        assert tuple(value.shape) == tuple(shape), (value.shape, shape)
+        return value
+
+    n = len(draws["zT"])
+    with mock.patch("torch.randn", replay):
+        path = ld.sample(model.to(dtype), n, 2, betas, y=None if digit is None else torch.full((n,), digit),
+                         scale=w, null_label=model.n_classes, trajectory=True)
+    assert not queue, "sample used fewer draws than the page made"
+    return path.numpy()
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_latent_diffusion(browser, base_url, metrics, lang: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    from vae_lib import latent_diffusion as ld
+    from vae_lib.export import read_tensors
+
+    name = "latent-diffusion"
+    _open(browser, base_url, lang, name, metrics)
+    model, betas, _ = ld.load_prior(dataset="latent2d")
+    T, C = model.T, model.n_classes
+    const = browser.execute_script(f"return window.vaeExplorables['{name}'].constants")
+    assert const["T"] == T and const["nClasses"] == C == 10 and const["N"] >= 200
+    assert const["betas"] == betas.tolist()  # float64, exactly, through the JSON header
+    # eps_theta(z, t, y) of the page: the torch model (float32) and numpy_epsilon on the file the page loaded
+    g = torch.Generator().manual_seed(0)
+    z = 2.0 * torch.randn(16, 2, generator=g)
+    t = torch.randint(1, T + 1, (16,), generator=g)
+    t[:2] = torch.tensor([1, T])
+    y = torch.randint(0, C + 1, (16,), generator=g)  # C = "no label"
+    page = np.array(_hook(browser, name, "epsilon", {"z": z.tolist(), "t": t.tolist(), "y": y.tolist()}))
+    with torch.no_grad():
+        np.testing.assert_allclose(page, model(z, t, y).numpy(), atol=1e-4, rtol=0)
+    header, arrays = read_tensors(ensure_site() / lang / "_static" / "explorables" / "models" / "latent2d_prior.json")
+    ref_np = ld.numpy_epsilon(header["model"], {k: v.astype(np.float64) for k, v in arrays.items()},
+                              z.double().numpy(), t.numpy(), y.numpy())
+    np.testing.assert_allclose(page, ref_np, atol=1e-4, rtol=0)
+    # guidance: w = 1 is the conditional model, any w is vae_lib's guided_epsilon
+    digit = torch.full((16,), 3)
+    for w in (1.0, 0.0, 2.5):
+        page = np.array(_hook(browser, name, "epsilon", {"z": z.tolist(), "t": t.tolist(), "y": digit.tolist(), "w": w}))
+        with torch.no_grad():
+            ref = ld.guided_epsilon(model, z, t, digit, w, C).numpy()
+            np.testing.assert_allclose(page, ref, atol=1e-4, rtol=0)
+            if w == 1.0:
+                np.testing.assert_allclose(page, model(z, t, digit).numpy(), atol=1e-4, rtol=0)
+    # the page's own chain (no guidance at first): vae_lib's sampler fed with the page's draws
+    first = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert first["complete"] and first["t"] == T and first["digit"] is None
+    draws = _hook(browser, name, "draws")
+    assert len(draws["zT"]) == const["N"] and len(draws["noise"]) == T - 1
+    zT = np.array(draws["zT"])  # seeded N(0, I) draws: mean within 4 standard errors, variance within 4
+    assert np.all(np.abs(zT.mean(0)) < 4 / math.sqrt(len(zT))) and np.all(np.abs(zT.var(0) - 1) < 4 * math.sqrt(2 / len(zT)))
+    path = np.array(_hook(browser, name, "path"))
+    ref64 = _replay_chain(model, betas, draws, None, 1.0, torch.float64)
+    ref32 = _replay_chain(model, betas, draws, None, 1.0, torch.float32)
+    np.testing.assert_allclose(path, ref64, atol=1e-4, rtol=0)
+    err32 = float(np.abs(path - ref32).max())
+    metrics.setdefault(name, {})["chain_max_abs_error_vs_float32_sampler"] = err32
+    assert err32 < 1e-3, err32
+    # choose a digit with the keyboard-accessible select, set w; the chain is recomputed frame by frame
+    select = browser.find_element(By.CSS_SELECTOR, f'div[data-explorable="{name}"] select')
+    Select(select).select_by_value("7")
+    _slide(browser, name, 1, [Keys.ARROW_LEFT] * 2)  # w: 2 -> 1.5 (sliders: t, w)
+    guided = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert guided["digit"] == 7 and guided["w"] == 1.5 and guided["complete"]
+    path7 = np.array(_hook(browser, name, "path"))
+    np.testing.assert_allclose(path7, _replay_chain(model, betas, draws, 7, 1.5, torch.float64), atol=1e-4, rtol=0)
+    np.testing.assert_array_equal(path7[T], path[T])  # the same draws, another prior
+    assert np.abs(path7[0] - path[0]).max() > 0.1
+    # scrub the time slider with the keyboard: the points and the decoded strip are those of the stored z_t
+    _slide(browser, name, 0, [Keys.END])  # t = 0
+    done = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert done["t"] == 0 and done["shownT"] == 0 and f"t = 0 / {T}" in done["text"]
+    np.testing.assert_allclose(done["points"], path7[0], atol=1e-12)
+    _slide(browser, name, 0, [Keys.ARROW_LEFT] * 5)  # t = 5
+    mid = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert mid["t"] == 5
+    np.testing.assert_allclose(mid["points"], path7[5], atol=1e-12)
+    vae = _latent_model()
+    with torch.no_grad():
+        shown = torch.tensor(path7[5][: mid["shown"]], dtype=torch.float64)
+        np.testing.assert_allclose(mid["decoded"], torch.sigmoid(vae.decode(shown)).numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(mid["mean"], path7[5].mean(0), atol=1e-12)  # the readout's numbers
+    np.testing.assert_allclose(mid["sd"], path7[5].std(0), atol=1e-12)
+    _update_ms(browser, name, metrics, lang)  # a re-render after a slider move: strip decoded, distances
+    # play: one reverse step per tick from t = T down to 0, then the button says "start" again
+    _slide(browser, name, 0, [Keys.HOME])
+    assert _hook(browser, name, "state")["t"] == T
+    play = browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')[0]
+    idle_label = play.text
+    play.click()
+    assert _hook(browser, name, "state")["playing"] and play.text != idle_label
+    end = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert end["t"] == 0 and not end["playing"] and play.text == idle_label
+    np.testing.assert_allclose(end["points"], path7[0], atol=1e-12)
+    timing = browser.execute_script(f"return window.vaeExplorables['{name}'].timing")
+    metrics[name][f"{lang}_update_ms_max_all"] = round(timing["update"]["max"], 2)  # chain frames and re-renders
+    metrics[name][f"{lang}_step_ms_max"] = round(timing["step"]["max"], 2)  # one guided reverse step, N points
+    assert timing["update"]["max"] <= MAX_UPDATE_MS and timing["step"]["max"] <= MAX_UPDATE_MS, timing
+    # new draws: another z_T, the chain recomputed
+    browser.find_elements(By.CSS_SELECTOR, f'div[data-explorable="{name}"] button')[1].click()
+    again = browser.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert again["seed"] == 1 and np.abs(np.array(_hook(browser, name, "draws")["zT"]) - zT).max() > 0.1
+    _no_console_errors(browser, metrics, name, lang)
+    _slide(browser, name, 0, [Keys.END])  # the screenshots show the guided chain at t = 0
+    _screenshots(browser, lang, name)
+
+
+
 @pytest.mark.parametrize("lang", ["ko", "en"])
 @pytest.mark.parametrize("name", list(PAGES))
 def test_static_figure_without_javascript(lang: str, name: str) -> None:
@@ -650,3 +777,18 @@ def test_small_explorable_texts_on_a_phone(phone, base_url, lang: str) -> None:
     assert ("μ (2차원)" in table) if lang == "ko" else ("μ (2-D)" in table)
     assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
     phone.save_screenshot(str(SCREENSHOTS / f"explorable_draw-digit_{lang}_phone.png"))
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_latent_diffusion_on_a_phone(phone, base_url, lang: str) -> None:
+    """On a 390 px phone the plane and the strip of decoded images fit the column, nothing scrolls sideways,
+    and a tap on Start runs the chain down to t = 0."""
+    name = "latent-diffusion"
+    sel = _open_on_phone(phone, base_url, lang, name)
+    boxes = phone.execute_script(f"return [...document.querySelectorAll('{sel} canvas')].map((c) => c.getBoundingClientRect().toJSON())")
+    assert len(boxes) == 2 and all(b["left"] >= 0 and b["right"] <= 390 + 1 and b["width"] > 250 for b in boxes), boxes
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= 390
+    phone.find_elements(By.CSS_SELECTOR, f"{sel} button")[0].click()
+    end = phone.execute_async_script(f"window.vaeExplorables['{name}'].settled().then(arguments[0]);")
+    assert end["t"] == 0 and not end["playing"] and end["complete"]
+    phone.save_screenshot(str(SCREENSHOTS / f"explorable_{name}_{lang}_phone.png"))

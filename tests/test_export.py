@@ -2,7 +2,8 @@
 
 A NumPy forward pass reading only the exported files must give the torch model's encoder
 (mu, log sigma^2) and decoder logits: to 1e-5 at float32; at float16 (the flagship as the
-pages get it) the weights are rounded, and the test states what that costs.
+pages get it) the weights are rounded, and the test states what that costs. The latent diffusion
+prior of the 2-D VAE comes back as its exact state dict, config and betas.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pytest
 import torch
 
 from vae_lib import VAE, load_flagship
+from vae_lib import latent_diffusion as ld
 from vae_lib.export import (
-    DTYPES, dequantize_codes, export_vae, latent2d_path, load_latent2d, numpy_decode, numpy_encode,
-    quantize_codes, read_tensors, write_tensors,
+    DTYPES, dequantize_codes, export_book_models, export_prior, export_vae, latent2d_path, load_latent2d,
+    numpy_decode, numpy_encode, quantize_codes, read_tensors, write_tensors,
 )
 
 
@@ -133,3 +135,41 @@ def test_load_latent2d_checks_the_file() -> None:
     model = load_latent2d()
     assert model.z_dim == 2 and "python -m vae_lib train" in model.extra["command"]
     assert latent2d_path().stat().st_size <= 2_000_000
+
+
+def test_prior_round_trip_equals_the_state_dict(tmp_path) -> None:
+    """The 2-D latent diffusion prior: every exported array is the torch tensor, bit for bit (float32); the
+    config and the float64 betas come back exactly; numpy_epsilon on the file gives the torch model's eps."""
+    model, betas, _ = ld.load_prior(dataset="latent2d")
+    header, arrays = read_tensors(export_prior(model, betas, tmp_path / "prior.json", {"from": "test"}))
+    state = model.state_dict()
+    assert set(arrays) == set(state)
+    for name, value in state.items():
+        assert arrays[name].dtype == np.float32 and arrays[name].shape == tuple(value.shape), name
+        np.testing.assert_array_equal(arrays[name], value.numpy())
+    assert {k: header["model"][k] for k in model.config()} == model.config()
+    assert header["schedule"]["betas"] == betas.to(torch.float64).tolist() and header["schedule"]["name"] == "cosine"
+    assert header["schedule"]["no_label"] == model.n_classes == 10 and header["meta"] == {"from": "test"}
+    assert header["network"]["blocks"] == [f"blocks.{i}" for i in range(model.layers - 1)]
+    g = torch.Generator().manual_seed(0)
+    z = 2.0 * torch.randn(64, 2, generator=g)
+    t = torch.randint(1, model.T + 1, (64,), generator=g)
+    y = torch.randint(0, model.n_classes + 1, (64,), generator=g)
+    with torch.no_grad():
+        expected = model(z, t, y).numpy()
+    got = ld.numpy_epsilon(header["model"], arrays, z.numpy(), t.numpy(), y.numpy())
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="betas"):
+        export_prior(model, betas[:-1], tmp_path / "bad.json")
+    with pytest.raises(TypeError, match="EpsilonMLP"):
+        export_prior(load_latent2d(), betas, tmp_path / "bad.json")
+
+
+def test_book_models_include_the_2d_prior(tmp_path) -> None:
+    """The build writes the prior of the 2-D VAE beside the VAEs, with the sha256 of the shipped file."""
+    headers = export_book_models(tmp_path)
+    assert [h.name for h in headers] == ["latent2d.json", "flagship.json", "latent2d_prior.json"]
+    header, arrays = read_tensors(tmp_path / "latent2d_prior.json")
+    assert header["meta"]["sha256"] == ld.SHIPPED["latent2d"][1] and header["meta"]["vae"] == latent2d_path().name
+    assert header["model"]["z_dim"] == 2 and "--dataset latent2d" in header["meta"]["command"]
+    assert (tmp_path / "latent2d_prior.bin").stat().st_size == sum(a.nbytes for a in arrays.values())

@@ -38,6 +38,20 @@ a reader computes with them converted to float32 or float64. Arrays that are not
 latent codes of test images shown behind the latent plane) use the same format with their own
 ``meta``: codes are quantized to ``uint8`` per axis, ``z = min + step * q``.
 
+The latent diffusion prior of the 2-D VAE (chapter 12, :func:`export_prior`) is written the same
+way (float32): ``model`` holds the :class:`~vae_lib.latent_diffusion.EpsilonMLP` config (``z_dim``,
+``T``, ``hidden``, ``layers``, ``time_dim``, ``n_classes``), ``schedule`` the ``betas`` (a list of T
+float64 numbers, beta_1 first), the tensors are the state dict. Its forward pass, with
+``silu(a) = a / (1 + exp(-a))``, ``e_y`` the row y of ``label.weight`` (y = ``n_classes`` is "no
+label") and the time features of step t, ``f_j = sin(1000 t/T w_j)``, ``f_{j+half} = cos(1000 t/T w_j)``,
+``w_j = exp(-log(1000) j / half)``, ``half = time_dim / 2``::
+
+    h = silu(L_inp([z, f]) + e_y);  h = h + silu(L_block_i(h) + e_y) for each block;  eps = L_out(h)
+
+The model computes f in float32 (angles up to 1000 rad, rounded to ~6e-5); a page that computes them
+in float64 differs by at most 5e-5 in f, which moved eps of the shipped prior by at most 4e-6 over
+4000 random (z, t, y).
+
 :func:`read_tensors` reads the files back and :func:`numpy_encode` / :func:`numpy_decode` run the
 forward pass in NumPy; ``tests/test_export.py`` checks that they equal the PyTorch model.
 ``python -m vae_lib.export OUT_DIR`` writes the files the book's pages load.
@@ -61,7 +75,7 @@ from .train import load_checkpoint
 __all__ = [
     "FORMAT", "DTYPES", "LATENT2D", "latent2d_path", "load_latent2d", "write_tensors", "read_tensors",
     "export_vae", "numpy_encode", "numpy_decode", "quantize_codes", "dequantize_codes", "export_codes",
-    "export_book_models",
+    "export_prior", "export_book_models",
 ]
 
 FORMAT = "vae_lib-typed-arrays"
@@ -200,6 +214,36 @@ def numpy_decode(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray], z:
     return h
 
 
+# ------------------------------------------------------------------------- latent diffusion prior
+def export_prior(model: Any, betas: torch.Tensor, header_path: str | Path,
+                 meta: Mapping[str, Any] | None = None) -> Path:
+    """Export an :class:`~vae_lib.latent_diffusion.EpsilonMLP` and its schedule (module docstring).
+
+    ``betas [T]`` go into the header as float64 numbers (JSON keeps them exactly); the weights are
+    float32. ``read_tensors`` + :func:`vae_lib.latent_diffusion.numpy_epsilon` run it back.
+    """
+    from .latent_diffusion import EpsilonMLP, cosine_betas
+
+    if not isinstance(model, EpsilonMLP):
+        raise TypeError(f"export_prior expects a vae_lib.latent_diffusion.EpsilonMLP, got {type(model).__name__}")
+    if len(betas) != model.T:
+        raise ValueError(f"export_prior: {len(betas)} betas for a model with T = {model.T}")
+    state = {k: v.detach().cpu().float().numpy() for k, v in model.state_dict().items()}
+    betas64 = betas.to(torch.float64)
+    cosine = torch.equal(betas64, cosine_betas(model.T, max_beta=float(betas64.max())))
+    header = {
+        "model": {**model.config(), "kind": "latent_diffusion_epsilon_mlp"},
+        "schedule": {"name": "cosine" if cosine else "other", "max_beta": float(betas64.max()),
+                     "betas": [float(b) for b in betas.to(torch.float64)],
+                     "reverse_variance": "sigma_t^2 = beta_t", "no_label": model.n_classes},
+        "network": {"input": "inp", "blocks": [f"blocks.{i}" for i in range(model.layers - 1)],
+                    "label": "label" if model.n_classes else None, "output": "out", "activation": "silu",
+                    "time_features": "sin, cos of 1000 t/T exp(-log(1000) j/half), j < half = time_dim/2"},
+        "meta": dict(meta or {}),
+    }
+    return write_tensors(header_path, state, header)
+
+
 # -------------------------------------------------------------------------------------- codes
 def quantize_codes(z: np.ndarray) -> tuple[np.ndarray, list[float], list[float]]:
     """Per-axis uint8 quantization of codes ``z [N, K]``: ``(q, min, step)`` with ``z ~= min + step * q``
@@ -240,16 +284,23 @@ def _source_meta(path: Path, model: VAE) -> dict[str, Any]:
 
 
 def export_book_models(out_dir: str | Path) -> list[Path]:
-    """Write the weights the explorable figures load: ``latent2d.json/.bin`` (float32) and
-    ``flagship.json/.bin`` (the ``"mnist"`` flagship at float16). Returns the header paths."""
+    """Write the weights the explorable figures load: ``latent2d.json/.bin`` (float32),
+    ``flagship.json/.bin`` (the ``"mnist"`` flagship at float16) and ``latent2d_prior.json/.bin`` (the
+    latent diffusion prior of the 2-D VAE, float32). Returns the header paths."""
+    from .flagship import flagship_path
+    from .latent_diffusion import SHIPPED, load_prior
+
     out_dir = Path(out_dir)
     latent = load_latent2d()
     flagship = load_flagship("mnist")
-    from .flagship import flagship_path
-
+    prior, betas, prior_meta = load_prior(dataset="latent2d")
+    prior_file = RESULTS_DIR / SHIPPED["latent2d"][0]
     return [
         export_vae(latent, out_dir / "latent2d.json", "float32", _source_meta(latent2d_path(), latent)),
         export_vae(flagship, out_dir / "flagship.json", "float16", _source_meta(flagship_path("mnist"), flagship)),
+        export_prior(prior, betas, out_dir / "latent2d_prior.json",
+                     {"file": prior_file.name, "sha256": SHIPPED["latent2d"][1], "command": prior_meta.get("command"),
+                      "vae": latent2d_path().name}),
     ]
 
 

@@ -304,11 +304,14 @@ def numpy_epsilon(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray], z
     return linear(h, "out")
 
 
-# --- the shipped latent diffusion prior of the flagship (chapter 12) ---------------------------------------
+# --- the shipped latent diffusion priors (chapter 12) -------------------------------------------------------
 
-#: flagship dataset -> (file in vae_lib/results, sha256 of that file); written by ``main`` below
+#: dataset -> (file in vae_lib/results, sha256 of that file); written by ``main`` below. "mnist" is the prior of
+#: the flagship (chapter 12); "latent2d" the prior of the 2-D VAE of the explorable figures
+#: (vae_lib.export.load_latent2d), trained on the same MNIST codes.
 SHIPPED: dict[str, tuple[str, str]] = {
     "mnist": ("latent_prior_mnist.pt", "a3be71ec52b249b168856cd0a3245fc722ff2d34526143438c0ba5e3c36003db"),
+    "latent2d": ("latent2d_prior.pt", "54b1e1525af7454f984afb37532149408b6377fc0cb9582372ea1ece4cd768ba"),
 }
 
 
@@ -332,7 +335,7 @@ def shipped_prior_path(dataset: str = "mnist") -> Path:
 def load_prior(path: str | Path | None = None, dataset: str = "mnist",
                device: str | torch.device = "cpu") -> tuple[EpsilonMLP, Tensor, dict[str, Any]]:
     """(model in eval mode, betas [T], meta) from ``path``, or the shipped prior of the ``dataset`` flagship
-    (its sha256 is checked first). Loaded with ``weights_only=True``."""
+    (or of the 2-D VAE with ``dataset="latent2d"``; its sha256 is checked first). Loaded with ``weights_only=True``."""
     import hashlib
 
     if path is None:
@@ -351,7 +354,8 @@ def load_prior(path: str | Path | None = None, dataset: str = "mnist",
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the latent diffusion prior of a flagship VAE on its training codes z ~ q(z|x) and save it."""
+    """Train the latent diffusion prior of a flagship VAE (or, with ``--dataset latent2d``, of the 2-D VAE of the
+    explorable figures) on its training codes z ~ q(z|x) and save it."""
     import argparse
     import shlex
     import sys
@@ -361,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     from .flagship import load_flagship
 
     parser = argparse.ArgumentParser(prog="python -m vae_lib.latent_diffusion", description=main.__doc__)
-    parser.add_argument("--dataset", choices=["mnist", "binarized-mnist"], default="mnist")
+    parser.add_argument("--dataset", choices=["mnist", "binarized-mnist", "latent2d"], default="mnist",
+                        help="whose codes: a flagship's, or latent2d = the 2-D VAE (MNIST, dynamic binarization)")
     parser.add_argument("--steps", type=int, default=100, help="diffusion steps T (cosine schedule)")
     parser.add_argument("--max-beta", type=float, default=0.5,
                         help="clamp of the cosine schedule's last steps (chapter 12: 0.999 makes alpha_T = 0.001)")
@@ -373,13 +378,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-dropout", type=float, default=0.1)
     parser.add_argument("--ema", type=float, default=0.999, help="weight average decay (0 for none)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt); a .train.log beside it")
     args = parser.parse_args(argv)
     if args.out.exists():
         print(f"error: {args.out} exists; remove it or choose another --out", file=sys.stderr)
         return 2
-    vae = load_flagship(args.dataset)
-    if args.dataset == "mnist":
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.dataset == "latent2d":
+        from .export import load_latent2d
+
+        vae = load_latent2d()
+    else:
+        vae = load_flagship(args.dataset)
+    if args.dataset in ("mnist", "latent2d"):
         x, y = load_mnist("train")
         x = dynamic_binarize(x, generator=torch.Generator().manual_seed(args.seed))
     else:
@@ -398,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
                                    batch_size=args.batch_size, lr=args.lr, label_dropout=args.label_dropout,
                                    ema=args.ema or None, seed=args.seed + 1)
     seconds = time.perf_counter() - start
-    lines = [(f"latent diffusion prior of the {args.dataset} flagship: T = {args.steps}, "
+    whose = "the 2-D VAE (latent2d_mnist.pt)" if args.dataset == "latent2d" else f"the {args.dataset} flagship"
+    lines = [(f"latent diffusion prior of {whose}: T = {args.steps}, "
              f"{sum(p.numel() for p in model.parameters())} parameters, {len(mu)} training codes z ~ q(z|x)"),
              f"command: {command}"]
     lines += [f"epoch {i + 1:4d}  eps-loss {loss:.4f}" for i, loss in enumerate(history)]

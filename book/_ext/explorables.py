@@ -10,7 +10,8 @@ writes those cells). This extension
 * writes the model files the figures load into ``_static/explorables/models/`` of the HTML
   output at the end of the build, exported from ``vae_lib``'s shipped checkpoints by
   :func:`vae_lib.export.export_book_models` (the 2-D latent VAE at float32, the flagship with
-  float16 weight matrices), so no weight file is committed twice;
+  float16 weight matrices, the latent diffusion prior of the 2-D VAE at float32), so no weight file
+  is committed twice;
 * warns (an error under ``-W``) when a page names an explorable that has no ``NAME.js``.
 """
 
@@ -57,12 +58,13 @@ def files_version() -> str:
 
     from vae_lib.export import LATENT2D
     from vae_lib.flagship import FLAGSHIPS
+    from vae_lib.latent_diffusion import SHIPPED
 
     digest = hashlib.sha256()
     for path in sorted(STATIC.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    digest.update(LATENT2D[1].encode() + FLAGSHIPS["mnist"][1].encode())
+    digest.update(LATENT2D[1].encode() + FLAGSHIPS["mnist"][1].encode() + SHIPPED["latent2d"][1].encode())
     return digest.hexdigest()[:12]
 
 
