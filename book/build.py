@@ -354,6 +354,7 @@ PATH_LINES = {
     "09": ("IWAE, 사후 붕괴, β-VAE로 평가하고 확장하기", "IWAE bounds, posterior collapse, β-VAE"),
     "10": ("플래그십 모델의 그림과 성능 보고서", "the flagship model's figures and performance report"),
     "11": ("계층형 VAE, VQ-VAE, 자기회귀 모델, 확산 모델", "hierarchical VAEs, VQ-VAE, autoregressive and diffusion models"),
+    "12": ("VAE의 잠재 공간에서 배우는 확산 사전 분포와 Stable Diffusion", "a diffusion prior in a VAE's latent space, and Stable Diffusion"),
 }
 
 

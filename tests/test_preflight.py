@@ -30,8 +30,8 @@ def _notebooks(lang: str = "ko") -> list[Path]:
 def test_chapters_that_need_mnist_are_found_from_their_code() -> None:
     needs = preflight.data_needs(_notebooks())
     chapters = {name: sorted(s[:2] for s in need.notebooks) for name, need in needs.items()}
-    assert chapters["t10k-images-idx3-ubyte.gz"] == ["05", "08", "09", "10", "11"]
-    assert chapters["train-images-idx3-ubyte.gz"] == ["05", "08", "09", "11"]
+    assert chapters["t10k-images-idx3-ubyte.gz"] == ["05", "08", "09", "10", "11", "12"]
+    assert chapters["train-images-idx3-ubyte.gz"] == ["05", "08", "09", "11", "12"]
     assert chapters["binarized_mnist_test.amat"] == ["10"]
     assert not any("00" in c for c in chapters.values()), "chapter 00 loads MNIST with fallback=True"
 
@@ -59,7 +59,7 @@ def test_build_without_data_stops_at_once_with_one_message(tmp_path: Path) -> No
         assert name in text
     assert f"{empty / 'mnist'}{os.sep}" in text and "looked in" in text
     assert "VAE_LIB_DATA" in text and "online" in text
-    assert "chapter(s) 05, 08, 09, 10, 11" in text
+    assert "chapter(s) 05, 08, 09, 10, 11, 12" in text
     assert "8x8" in text and "00, 01, 02, 03, 04, 06, 07" in text
     assert "Nothing was executed" in text
     # no stage started: no Colab sync, no npm, no jupyter-book, no notebook
