@@ -15,6 +15,8 @@ chapter page of both editions at 1400x900 and 390x844 (tests/book_support.py: ma
   the theme causes; README "Accessibility");
 * search ranks: ≥ 10 (query -> first result) pairs per edition, each page listed once, a page
   with the whole query word before one with its pieces, snippets without TeX or UI labels;
+* the language switch opens the twin page at the section the reader was reading (by its shared
+  ``#label`` or by its position), at both widths, in both directions;
 * page weights are written to ``_build/page_weight.md``; per page and width the page width and the
   broken equations to ``_build/reader_report.md``; screenshots of chapters 04, 06, 08 and 09 of
   both editions at both widths to ``_build/screenshots/`` (look at them).
@@ -462,3 +464,67 @@ def test_language_switch_works_in_the_browser(search_driver, base_url: str) -> N
     search_driver.find_element(By.CSS_SELECTOR, "a.lang-switch").click()
     WebDriverWait(search_driver, 30).until(lambda d: d.current_url.endswith("en/chapters/en/04_kl_divergence.html"))
     assert search_driver.execute_script("return document.documentElement.lang") == "en"
+
+
+#: the section the reader sees at the top of the window, as lang_switch.js decides it: the last
+#: section of the article whose top is at most 90 px below the window's top; -1 at the page's top
+_SECTION_AT_TOP_JS = r"""
+const list = [...document.querySelectorAll('article.bd-article section[id]')];
+let best = -1;
+list.forEach((s, i) => { if (s.getBoundingClientRect().top <= 90) best = i; });
+return {index: best, count: list.length, id: best >= 0 ? list[best].id : null,
+        heading: best >= 0 ? (list[best].querySelector('h1, h2, h3, h4') || {}).textContent || '' : ''};
+"""
+
+
+def _switch_language(driver, twin: str) -> None:
+    """Click the language link (as a reader does: the click handler rewrites its href first)."""
+    link = driver.find_element(By.CSS_SELECTOR, "a.lang-switch")
+    driver.execute_script("arguments[0].click()", link)  # the link may be scrolled out of view
+    WebDriverWait(driver, 30).until(lambda d: twin in d.current_url)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    time.sleep(0.3)  # the arrival handler scrolls after DOMContentLoaded
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+@pytest.mark.parametrize("source,target", [("en", "ko"), ("ko", "en")])
+def test_language_switch_keeps_the_readers_place(base_url: str, source: str, target: str, width: str) -> None:
+    """The twin page opens at the section the reader was reading, not at its top.
+
+    Chapter 04's sections carry labels in one edition's ids and heading text in the other's
+    (English ids come from the heading, Korean ones from the ``(sec-…)=`` label), so the twin is
+    found by the section's position (``?sec=N``); a URL ``#anchor`` that both editions share
+    (a ``(sec-ch04-gibbs)=`` label) is kept as the anchor.
+    """
+    page = "chapters/{lang}/04_kl_divergence.html"
+    driver = bs.make_driver(*bs.WIDTHS[width])
+    try:
+        # 1. scrolled by hand to a section deep in the page, no #anchor in the URL
+        driver.get(f"{base_url}/{source}/" + page.format(lang=source))
+        before = driver.execute_script(
+            "const s = [...document.querySelectorAll('article.bd-article section[id]')];"
+            "const h = s[arguments[0]].querySelector('h2'); h.scrollIntoView(); window.scrollBy(0, -10);"
+            "return s.length;", 9)
+        here = driver.execute_script(_SECTION_AT_TOP_JS)
+        assert here["index"] == 9, f"could not scroll to section 9 of {source} chapter 04: {here}"
+        _switch_language(driver, f"/{target}/" + page.format(lang=target))
+        there = driver.execute_script(_SECTION_AT_TOP_JS)
+        assert there["count"] == before, f"the twins have {before} and {there['count']} sections"
+        assert there["index"] == 9, (
+            f"{source} -> {target} @{width}: the reader was at section 9 ({here['heading']!r}); the twin "
+            f"opened at section {there['index']} ({there['heading']!r}), URL {driver.current_url}")
+        assert "sec=9" in driver.current_url
+
+        # 2. arrived by a link to a shared label: the anchor is kept and is at the top of the window
+        driver.get(f"{base_url}/{source}/" + page.format(lang=source) + "#sec-ch04-gibbs")
+        _switch_language(driver, f"/{target}/" + page.format(lang=target))
+        assert driver.current_url.endswith("#sec-ch04-gibbs"), driver.current_url
+        top = driver.execute_script("return document.getElementById('sec-ch04-gibbs').getBoundingClientRect().top")
+        assert -5 <= top <= 120, f"{source} -> {target} @{width}: #sec-ch04-gibbs opened {top:.0f} px from the top"
+
+        # 3. at the top of the page the link goes to the twin's top
+        driver.get(f"{base_url}/{source}/" + page.format(lang=source))
+        _switch_language(driver, f"/{target}/" + page.format(lang=target))
+        assert "sec=" not in driver.current_url and driver.execute_script("return window.scrollY") < 5
+    finally:
+        driver.quit()

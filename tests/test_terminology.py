@@ -324,6 +324,14 @@ def test_terminology_file_is_well_formed():
         ("격자점을 같은 간격으로", 0),
         ("경로별 추정량", 1),
         ("경로 미분 추정량", 0),
+        # data sets are 세트, sets of mathematics 집합; 기울기 is a gradient, never a slope
+        ("검증 집합에서 잰 분위수", 1),
+        ("검증 세트에서 잰 분위수", 0),
+        ("지지 집합 밖에서", 0),
+        ("율–왜곡 곡선의 기울기는", 1),
+        ("최소제곱 기울기의 표준 오차", 1),
+        ("율–왜곡 곡선의 변화율은", 0),
+        ("ELBO의 기울기를 추정", 0),
     ],
 )
 def test_rules_catch_what_they_should(text, expected):
