@@ -483,7 +483,9 @@ def _switch_language(driver, twin: str) -> None:
     driver.execute_script("arguments[0].click()", link)  # the link may be scrolled out of view
     WebDriverWait(driver, 30).until(lambda d: twin in d.current_url)
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
-    time.sleep(0.3)  # the arrival handler scrolls after DOMContentLoaded
+    # measured once the formulas are typeset: typesetting above the section must not move it away
+    assert bs.wait_for_mathjax(driver) in ("typeset", "no math")
+    time.sleep(0.3)
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])

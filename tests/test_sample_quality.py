@@ -52,6 +52,50 @@ def test_hole_fraction_counts_points_beyond_the_radius() -> None:
         sq.hole_fraction(probes, torch.zeros(3, 5), 1.0)
 
 
+def test_latent_hole_fraction_is_about_one_minus_quantile_for_gaussian_codes_and_large_with_a_hole() -> None:
+    gen = torch.Generator().manual_seed(0)
+    cov_root = torch.tensor([[2.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, 0.3, 1.0]])
+    z_train, z_test = torch.randn(4000, 3, generator=gen) @ cov_root.T, torch.randn(2000, 3, generator=gen) @ cov_root.T
+    # codes that fill their Gaussian: a probe is one more unseen code, in a hole with probability 1 - 0.95
+    p, se = sq.latent_hole_fraction(z_train, z_test, n_probe=20_000, quantile=0.95, generator=gen)
+    assert 0.005 < se < 0.01 and abs(p - 0.05) < 4 * se, (p, se)
+    # two clusters at +-6 along the first axis: their Gaussian puts many probes in the empty middle
+    shift = torch.tensor([6.0, 0.0, 0.0])
+    sign = torch.where(torch.rand(4000, generator=gen) < 0.5, -1.0, 1.0)[:, None]
+    two = torch.randn(4000, 3, generator=gen) + sign * shift
+    sign_t = torch.where(torch.rand(2000, generator=gen) < 0.5, -1.0, 1.0)[:, None]
+    two_test = torch.randn(2000, 3, generator=gen) + sign_t * shift
+    p2, se2 = sq.latent_hole_fraction(two, two_test, n_probe=20_000, quantile=0.95, generator=gen)
+    assert p2 - p > 10 * math.hypot(se, se2) and p2 > 0.2, (p2, p)
+    # the scale of the codes does not matter: the same probes, every distance times 7
+    a = sq.latent_hole_fraction(two, two_test, generator=torch.Generator().manual_seed(1))
+    b = sq.latent_hole_fraction(7 * two, 7 * two_test, generator=torch.Generator().manual_seed(1))
+    assert a[0] == pytest.approx(b[0], abs=2 / 5000) and a[0] > 0.1
+    with pytest.raises(VaeLibError, match="same K"):
+        sq.latent_hole_fraction(z_train, z_test[:, :2])
+    with pytest.raises(VaeLibError, match="more training codes"):
+        sq.latent_hole_fraction(z_train[:3], z_test)
+
+
+def test_latent_hole_fraction_matches_a_kd_tree_count() -> None:
+    """The same probes counted independently: scipy's KD-tree nearest neighbours (chapter 05's inline version)."""
+    from scipy.spatial import KDTree
+
+    gen = torch.Generator().manual_seed(3)
+    # two clusters 8 apart along the first axis: codes with a hole between them
+    z = torch.randn(4000, 4, generator=gen)
+    z[:, 0] += torch.where(torch.rand(4000, generator=gen) < 0.5, -4.0, 4.0)
+    z_train, z_test = z[:3000], z[3000:]
+    p, _ = sq.latent_hole_fraction(z_train, z_test, n_probe=8000, generator=torch.Generator().manual_seed(5))
+    gen = torch.Generator().manual_seed(5)
+    mean, chol = z_train.mean(0), torch.linalg.cholesky(torch.cov(z_train.T))
+    probes = mean + torch.randn(8000, 4, generator=gen) @ chol.T
+    tree = KDTree(z_train.double().numpy())
+    radius = np.quantile(tree.query(z_test.double().numpy())[0], 0.99)
+    expected = float((tree.query(probes.double().numpy())[0] > radius).mean())
+    assert p == pytest.approx(expected, abs=2 / 8000) and p > 0.1
+
+
 def test_the_classifier_learns_mnist_and_its_features_separate_real_from_noise() -> None:
     from vae_lib.data import load_mnist
 

@@ -1,6 +1,10 @@
 """Sample quality of decoded draws: holes (chapter 08) and a Fréchet distance in a small classifier's features.
 
-Holes: a decoded image is *in a hole* when it is farther (Euclidean, pixel probabilities) from every reference
+Holes in the latent space (chapter 05, reused in chapter 08): a probe z ~ N(m, S), with m and S the mean
+and covariance of the training codes, is in a hole when it is farther from every training code than the
+``quantile`` of the same distance for the codes of unseen images (:func:`latent_hole_fraction`).
+
+Holes in image space: a decoded image is *in a hole* when it is farther (Euclidean, pixel probabilities) from every reference
 image than a radius r, the ``quantile`` of the same distance for images the model reconstructs well. Without
 holes about ``1 - quantile`` of the draws land in one; the fraction is a proportion p with standard error
 sqrt(p (1 - p) / n).
@@ -30,6 +34,7 @@ __all__ = [
     "frechet_distance",
     "hole_fraction",
     "hole_radius",
+    "latent_hole_fraction",
     "proportion_se",
 ]
 
@@ -58,6 +63,34 @@ def hole_fraction(x: Tensor, x_ref: Tensor, radius: float) -> tuple[float, float
     """Fraction of images x [N, D] farther than ``radius`` from every reference image, and its standard error."""
     p = (_nearest_distance(x, x_ref) > radius).float().mean().item()
     return p, proportion_se(p, len(x))
+
+
+def latent_hole_fraction(z_train: Tensor, z_test: Tensor, n_probe: int = 5000, quantile: float = 0.99,
+                         generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Chapter 5's measure: the fraction of probes z ~ N(m, S) farther than r from every training code.
+
+    m [K], S [K, K]: mean and covariance of the codes z_train [N, K]; r: the ``quantile`` of the distances from
+    the codes of unseen images z_test [M, K] to their nearest training code. Codes that fill their Gaussian
+    without holes give about 1 - quantile (a probe is then one more unseen code); rescaling every code by c
+    rescales r and every distance by c, so the arbitrary scale of the codes does not matter. The probes are drawn
+    on the CPU with ``generator``. Returns the fraction f and its standard error
+    sqrt(f (1 - f) / n_probe + q (1 - q) / M), q = 1 - quantile: the probes' binomial noise plus that of r.
+    """
+    if z_train.ndim != 2 or z_test.ndim != 2 or z_train.shape[1] != z_test.shape[1]:
+        raise VaeLibError(
+            f"codes must be [N, K] and [M, K] with the same K, got {list(z_train.shape)} and {list(z_test.shape)}"
+        )
+    if len(z_train) <= z_train.shape[1]:
+        raise VaeLibError(f"need more training codes than dimensions to fit a covariance, got {list(z_train.shape)}")
+    if not 0.0 < quantile < 1.0:
+        raise VaeLibError(f"quantile must be in (0, 1), got {quantile}")
+    z_train, z_test = z_train.detach().float().cpu(), z_test.detach().float().cpu()
+    mean, chol = z_train.mean(dim=0), torch.linalg.cholesky(torch.cov(z_train.T))
+    probes = mean + torch.randn(n_probe, z_train.shape[1], generator=generator) @ chol.T
+    radius = _nearest_distance(z_test, z_train).quantile(quantile)
+    fraction = (_nearest_distance(probes, z_train) > radius).float().mean().item()
+    q = 1.0 - quantile
+    return fraction, math.sqrt(fraction * (1 - fraction) / n_probe + q * (1 - q) / len(z_test))
 
 
 class DigitClassifier(nn.Module):
