@@ -332,6 +332,8 @@ def test_terminology_file_is_well_formed():
         ("최소제곱 기울기의 표준 오차", 1),
         ("율–왜곡 곡선의 변화율은", 0),
         ("ELBO의 기울기를 추정", 0),
+        ("탐침이 빈 곳에 빠짐", 1),
+        ("탐침이 구멍에 빠짐", 0),
     ],
 )
 def test_rules_catch_what_they_should(text, expected):
