@@ -1,13 +1,13 @@
-"""Sample quality of decoded draws: holes (chapter 08) and a Fréchet distance in a small classifier's features.
+"""Sample quality of decoded draws: holes (chapters 05, 08, 12) and a Fréchet distance in a small classifier's features.
 
 Holes in the latent space (chapter 05, reused in chapter 08): a probe z ~ N(m, S), with m and S the mean
 and covariance of the training codes, is in a hole when it is farther from every training code than the
 ``quantile`` of the same distance for the codes of unseen images (:func:`latent_hole_fraction`).
 
-Holes in image space: a decoded image is *in a hole* when it is farther (Euclidean, pixel probabilities) from every reference
-image than a radius r, the ``quantile`` of the same distance for images the model reconstructs well. Without
-holes about ``1 - quantile`` of the draws land in one; the fraction is a proportion p with standard error
-sqrt(p (1 - p) / n).
+Holes in image space (chapters 08 and 12): a decoded image is *in a hole* when it is farther (Euclidean, pixel
+probabilities) from every reference image than a radius r, the ``quantile`` of the same distance for images the
+model reconstructs well. Without holes about ``1 - quantile`` of the draws land in one; the fraction is a
+proportion p with standard error sqrt(p (1 - p) / n).
 
 Fréchet distance (Heusel et al. 2017) between two sets of features with means m_a, m_b and covariances C_a, C_b:
 
