@@ -52,6 +52,13 @@ def test_hole_fraction_counts_points_beyond_the_radius() -> None:
         sq.hole_fraction(probes, torch.zeros(3, 5), 1.0)
 
 
+def _two_clusters(n: int, dim: int, offset: float, gen: torch.Generator) -> torch.Tensor:
+    """n codes [n, dim] from N(0, I) shifted by -offset or +offset (at random) along the first axis."""
+    z = torch.randn(n, dim, generator=gen)
+    z[:, 0] += torch.where(torch.rand(n, generator=gen) < 0.5, -offset, offset)
+    return z
+
+
 def test_latent_hole_fraction_is_about_one_minus_quantile_for_gaussian_codes_and_large_with_a_hole() -> None:
     gen = torch.Generator().manual_seed(0)
     cov_root = torch.tensor([[2.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, 0.3, 1.0]])
@@ -59,12 +66,8 @@ def test_latent_hole_fraction_is_about_one_minus_quantile_for_gaussian_codes_and
     # codes that fill their Gaussian: a probe is one more unseen code, in a hole with probability 1 - 0.95
     p, se = sq.latent_hole_fraction(z_train, z_test, n_probe=20_000, quantile=0.95, generator=gen)
     assert 0.005 < se < 0.01 and abs(p - 0.05) < 4 * se, (p, se)
-    # two clusters at +-6 along the first axis: their Gaussian puts many probes in the empty middle
-    shift = torch.tensor([6.0, 0.0, 0.0])
-    sign = torch.where(torch.rand(4000, generator=gen) < 0.5, -1.0, 1.0)[:, None]
-    two = torch.randn(4000, 3, generator=gen) + sign * shift
-    sign_t = torch.where(torch.rand(2000, generator=gen) < 0.5, -1.0, 1.0)[:, None]
-    two_test = torch.randn(2000, 3, generator=gen) + sign_t * shift
+    # two clusters 12 apart: their Gaussian puts many probes in the empty middle
+    two, two_test = _two_clusters(4000, 3, 6.0, gen), _two_clusters(2000, 3, 6.0, gen)
     p2, se2 = sq.latent_hole_fraction(two, two_test, n_probe=20_000, quantile=0.95, generator=gen)
     assert p2 - p > 10 * math.hypot(se, se2) and p2 > 0.2, (p2, p)
     # the scale of the codes does not matter: the same probes, every distance times 7
@@ -82,9 +85,7 @@ def test_latent_hole_fraction_matches_a_kd_tree_count() -> None:
     from scipy.spatial import KDTree
 
     gen = torch.Generator().manual_seed(3)
-    # two clusters 8 apart along the first axis: codes with a hole between them
-    z = torch.randn(4000, 4, generator=gen)
-    z[:, 0] += torch.where(torch.rand(4000, generator=gen) < 0.5, -4.0, 4.0)
+    z = _two_clusters(4000, 4, 4.0, gen)  # codes with a hole between two clusters
     z_train, z_test = z[:3000], z[3000:]
     p, _ = sq.latent_hole_fraction(z_train, z_test, n_probe=8000, generator=torch.Generator().manual_seed(5))
     gen = torch.Generator().manual_seed(5)
