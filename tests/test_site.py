@@ -585,6 +585,37 @@ def test_tex_to_text_for_alt_attributes() -> None:
     assert book_site._tex_to_text(r"\mathrm{KL}(q\,\|\,p_\theta(z\mid x))") == "KL(q ‖ pθ(z | x))"
 
 
+def test_glue_inline_math_groups_a_formula_with_the_characters_it_touches() -> None:
+    from docutils import nodes
+
+    def math(tex: str) -> nodes.math:
+        return nodes.math(tex, tex)
+
+    def shown(children: list) -> list:
+        return [
+            ("glue", [c.astext() for c in child.children]) if isinstance(child, nodes.inline) else child.astext()
+            for child in children
+        ]
+
+    # "the sizes ($K = 32$, one layer)": "(" and "," join the formula; the words stay text
+    glued = book_site.glue_inline_math([nodes.Text("the sizes ("), math("K = 32"), nodes.Text(", one layer)")])
+    assert shown(glued) == ["the sizes ", ("glue", ["(", "K = 32", ","]), " one layer)"]
+    assert glued[1]["classes"] == [book_site.MATH_GLUE]
+    # Korean particles; a lone formula stays as it is
+    glued = book_site.glue_inline_math([nodes.Text("분포 "), math("q"), nodes.Text("를 그리고 "), math("c")])
+    assert shown(glued) == ["분포 ", ("glue", ["q", "를"]), " 그리고 ", "c"]
+    # one formula per group, so that two joined without a space may go to two lines: the text between
+    # goes with the first, its opening brackets with the second
+    glued = book_site.glue_inline_math([math("A"), nodes.Text("입니다("), math("B"), nodes.Text(")."),
+                                        nodes.Text(" "), math("a"), nodes.Text(","), math("b")])
+    assert shown(glued) == [("glue", ["A", "입니다"]), ("glue", ["(", "B", ")."]), " ", ("glue", ["a", ","]), "b"]
+    # other nodes (a reference) end a group; text without math is untouched
+    ref = nodes.reference("", "(6.7)")
+    glued = book_site.glue_inline_math([math("x"), ref, nodes.Text("를 보면")])
+    assert shown(glued) == ["x", "(6.7)", "를 보면"]
+    assert book_site.glue_inline_math([nodes.Text("no math, here")])[0].astext() == "no math, here"
+
+
 # --- what the reader must never see in a page (issue 17 section 4, issue 20) ---------------------------
 
 #: Warning text in a page's outputs: Python warnings, matplotlib's missing glyphs, stderr noise.
@@ -778,3 +809,4 @@ def test_chapter_zero_numbers_carry_the_chapter(site: Path) -> None:
         numbers += re.findall(r'<p class="admonition-title">\s*(?:연습|Exercise)\s*(\d+(?:\.\d+)*)', text)
         assert numbers, f"{path.relative_to(site)}: nothing numbered"
         assert all(re.fullmatch(r"0\.\d+", n) for n in numbers), f"{path.relative_to(site)}: {numbers}"
+

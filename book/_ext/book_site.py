@@ -9,6 +9,9 @@ Doctree (at read time, so titles, the search index and alt texts agree):
 * **Alt text of figures** in the edition's language: every image inside a figure gets the plain
   text of the caption (TeX turned into readable text); an output image without a caption gets
   "<figure word>: <page title>". No ``alt`` is a file path.
+* **Inline math on the line of the text it touches** (HTML): a formula and the comma, bracket or
+  Korean particle touching it form one unbreakable group (:class:`GlueInlineMath`, ``book.css``,
+  ``math_glue.js``), so no line starts with ", one hidden layer" or "를".
 * **"Proof."** of sphinx-proof's ``{prf:proof}`` is translated ("증명." in Korean) and set in
   italics, and the proof box loses its duplicated ``id="proof"``.
 
@@ -358,6 +361,102 @@ class FoldCheckCells(SphinxPostTransform):
                 fold["classes"].append("open")
 
 
+#: Class of the span that keeps inline math on one line with the text it touches (``book.css``).
+MATH_GLUE = "math-glue"
+_SPACE = re.compile(r"(\s+)")
+_OPENING = re.compile(r"^(.*?)([(\[{“‘\"\']*)$", re.S)  # text, then the opening brackets and quotes at its end
+
+
+def glue_inline_math(children: list[nodes.Node]) -> list[nodes.Node]:
+    """Wrap each inline formula together with the characters it touches (no space between) in a
+    ``<span class="math-glue">``: ``($K = 32$, one`` -> ``[($K = 32$,] one``.
+
+    Browsers may break a line on either side of an inline formula (MathJax's output is an atomic
+    inline), which left a comma, a closing parenthesis or a Korean particle (``$q$를``) at the start
+    of a line, or an opening parenthesis at the end of one. Each group holds one formula, so that
+    two formulas joined without a space (``$a$입니다($b$).``) can still go to two lines: the text
+    between them goes with the first, except opening brackets, which go with the second.
+    """
+    items: list[nodes.Node | str] = []  # formulas, other nodes, words and spaces (str)
+    for child in children:
+        if isinstance(child, nodes.Text):
+            items += [part for part in _SPACE.split(str(child)) if part]
+        else:
+            items.append(child)
+    out: list[nodes.Node | str] = []
+    group: list[nodes.Node | str] = []  # text touching the formula before it, the formula, text after it
+
+    def close() -> None:
+        if any(isinstance(item, nodes.math) for item in group) and len(group) > 1:
+            texts = [nodes.Text(i) if isinstance(i, str) else i for i in group]
+            out.append(nodes.inline("", "", *texts, classes=[MATH_GLUE]))
+        else:
+            out.extend(group)
+        group.clear()
+
+    for item in items:
+        if isinstance(item, nodes.math):
+            if any(isinstance(i, nodes.math) for i in group):  # a second formula: split the text between
+                text = group.pop() if isinstance(group[-1], str) else ""
+                head, opening = _OPENING.match(text).groups()  # type: ignore[union-attr]
+                group.extend([head] if head else [])
+                close()
+                group.extend([opening] if opening else [])
+            group.append(item)
+        elif isinstance(item, str) and not item.isspace():
+            if group and isinstance(group[-1], str):
+                group[-1] += item
+            else:
+                group.append(item)
+        else:
+            close()
+            out.append(item)
+    close()
+    merged: list[nodes.Node] = []  # adjacent text pieces back into one Text node
+    for node in out:
+        if isinstance(node, str):
+            node = nodes.Text(node)
+        if isinstance(node, nodes.Text) and merged and isinstance(merged[-1], nodes.Text):
+            merged[-1] = nodes.Text(str(merged[-1]) + str(node))
+        else:
+            merged.append(node)
+    return merged
+
+
+def glue_math_in(tree: nodes.Node) -> None:
+    """:func:`glue_inline_math` in every element of ``tree`` that holds inline math."""
+    parents = {id(m.parent): m.parent for m in tree.findall(nodes.math) if m.parent is not None}
+    for parent in parents.values():
+        if MATH_GLUE in parent.get("classes", []):
+            continue
+        children = list(parent.children)
+        glued = glue_inline_math(children)
+        if len(glued) != len(children) or any(a is not b for a, b in zip(glued, children)):
+            parent.clear()
+            parent.extend(glued)
+
+
+class GlueInlineMath(SphinxPostTransform):
+    """No line starts with the comma or the particle after a formula: :func:`glue_math_in` the
+    page (HTML only; LaTeX breaks lines itself). The page's table of contents (section titles
+    with math, in the sidebars) is glued by :func:`_glue_math_in_toc`. ``book.css`` keeps each
+    group on one line; ``math_glue.js`` lets go of a group wider than its column (a formula almost
+    as wide as a phone's screen), which would otherwise widen the page."""
+
+    default_priority = 400
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        glue_math_in(self.document)
+
+
+def _glue_math_in_toc(app: Sphinx, doctree: nodes.document) -> None:
+    """The section titles that the sidebars show (``env.tocs``, collected from the page before)."""
+    toc = app.env.tocs.get(app.env.docname)
+    if toc is not None and app.builder.format == "html":
+        glue_math_in(toc)
+
+
 # --- HTML ---------------------------------------------------------------------------------------
 
 _SEARCH_SCRIPTS = re.compile(
@@ -622,9 +721,12 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_transform(ChapterTitles)
     app.add_transform(FigureAltText)
     app.add_post_transform(FoldCheckCells)
+    app.add_post_transform(GlueInlineMath)
     app.connect("config-inited", _on_config_inited, priority=800)
+    app.connect("doctree-read", _glue_math_in_toc, priority=900)  # after Sphinx's TocTreeCollector (500)
     app.connect("env-get-updated", _number_chapter_zero, priority=900)  # after Sphinx numbered the figures
     app.connect("html-page-context", _on_page_context, priority=900)
     app.connect("build-finished", _on_build_finished)
     app.add_css_file("book.css")
+    app.add_js_file("math_glue.js", loading_method="defer")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
