@@ -260,8 +260,7 @@ const orphans = [];
 const charRect = (node, i) => { const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1); return r.getClientRects()[0]; };
 document.querySelectorAll('article mjx-container:not([display="true"])').forEach((c) => {
   const rects = c.getClientRects();
-  // a group wider than its column is let go (math_glue.js): checked below that it is wider
-  if (!rects.length || c.closest('details:not([open])') || c.closest('.math-glue-loose')) return;
+  if (!rects.length || c.closest('details:not([open])')) return;
   const host = c.parentElement && c.parentElement.classList.contains('math') ? c.parentElement : c;
   const after = host.nextSibling, before = host.previousSibling;
   const first = rects[0], last = rects[rects.length - 1];
@@ -273,15 +272,6 @@ document.querySelectorAll('article mjx-container:not([display="true"])').forEach
     const r = charRect(before, before.data.length - 1);
     if (r && first.top >= r.bottom - 2) orphans.push('"' + before.data.slice(-20) + '" ends the line before ' + (texOf.get(c) || '').slice(0, 40));
   }
-});
-document.querySelectorAll('article span.math-glue-loose').forEach((g) => {
-  const block = g.closest('p, li, td, th, dd, dt, h1, h2, h3, h4, figcaption') || g.parentElement;
-  const style = getComputedStyle(block);
-  const column = block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  g.classList.remove('math-glue-loose');
-  const width = g.getBoundingClientRect().width;
-  g.classList.add('math-glue-loose');
-  if (width <= column - 1) orphans.push('a group that fits (' + Math.round(width) + ' of ' + Math.round(column) + ' px) was let go: ' + (g.textContent || '').slice(0, 30));
 });
 return {equations: out, inline: inline, orphans: orphans, pageWidth: widest, viewport: window.innerWidth, device: device, culprits: culprits};
 """

@@ -235,9 +235,9 @@ def test_inline_math_stays_on_the_line_of_the_text_it_touches(audit: dict) -> No
     """A browser may break a line on either side of an inline formula: on the phone, 386 lines of the
     two editions' pages began with the comma, the parenthesis or the Korean particle after a formula
     ("$q$ / 를") or ended with the parenthesis before one. book_site.GlueInlineMath keeps them
-    together; a group wider than its column may still break (math_glue.js), and only such a group:
-    140 at 390 px (most after a formula that fills the column, in the glossary's narrow cells), 18 at
-    1400 px."""
+    together, and a formula too long for one line breaks inside itself (book.css), so that the comma
+    after it follows its last line: no page gets wider (test_no_page_is_wider_than_the_device) and
+    no formula sticks out of its paragraph (test_display_equations_are_whole_and_fit_their_column)."""
     bad = []
     for (width, rel), entry in sorted(audit.items()):
         bad += [f"{rel} @{width}: {o}" for o in entry["equations"]["orphans"]]

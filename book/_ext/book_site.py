@@ -10,8 +10,8 @@ Doctree (at read time, so titles, the search index and alt texts agree):
   text of the caption (TeX turned into readable text); an output image without a caption gets
   "<figure word>: <page title>". No ``alt`` is a file path.
 * **Inline math on the line of the text it touches** (HTML): a formula and the comma, bracket or
-  Korean particle touching it form one unbreakable group (:class:`GlueInlineMath`, ``book.css``,
-  ``math_glue.js``), so no line starts with ", one hidden layer" or "를".
+  Korean particle touching it form one group that lines do not break around (:class:`GlueInlineMath`,
+  ``book.css``), so no line starts with ", one hidden layer" or "를".
 * **"Proof."** of sphinx-proof's ``{prf:proof}`` is translated ("증명." in Korean) and set in
   italics, and the proof box loses its duplicated ``id="proof"``.
 
@@ -440,8 +440,7 @@ class GlueInlineMath(SphinxPostTransform):
     """No line starts with the comma or the particle after a formula: :func:`glue_math_in` the
     page (HTML only; LaTeX breaks lines itself). The page's table of contents (section titles
     with math, in the sidebars) is glued by :func:`_glue_math_in_toc`. ``book.css`` keeps each
-    group on one line; ``math_glue.js`` lets go of a group wider than its column (a formula almost
-    as wide as a phone's screen), which would otherwise widen the page."""
+    group on one line and lets a long formula break inside itself, at MathJax's break points."""
 
     default_priority = 400
     formats = ("html",)
@@ -728,5 +727,4 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("html-page-context", _on_page_context, priority=900)
     app.connect("build-finished", _on_build_finished)
     app.add_css_file("book.css")
-    app.add_js_file("math_glue.js", loading_method="defer")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
