@@ -809,4 +809,3 @@ def test_chapter_zero_numbers_carry_the_chapter(site: Path) -> None:
         numbers += re.findall(r'<p class="admonition-title">\s*(?:연습|Exercise)\s*(\d+(?:\.\d+)*)', text)
         assert numbers, f"{path.relative_to(site)}: nothing numbered"
         assert all(re.fullmatch(r"0\.\d+", n) for n in numbers), f"{path.relative_to(site)}: {numbers}"
-

@@ -427,11 +427,8 @@ def glue_math_in(tree: nodes.Node) -> None:
     """:func:`glue_inline_math` in every element of ``tree`` that holds inline math."""
     parents = {id(m.parent): m.parent for m in tree.findall(nodes.math) if m.parent is not None}
     for parent in parents.values():
-        if MATH_GLUE in parent.get("classes", []):
-            continue
-        children = list(parent.children)
-        glued = glue_inline_math(children)
-        if len(glued) != len(children) or any(a is not b for a, b in zip(glued, children)):
+        if MATH_GLUE not in parent.get("classes", []):  # a tree glued before is left as it is
+            glued = glue_inline_math(list(parent.children))
             parent.clear()
             parent.extend(glued)
 
